@@ -1,0 +1,1 @@
+"""Everything that knows about platforms and transport: formats, producers and the bus."""

@@ -1,0 +1,44 @@
+"""The interface every bus implements. Values are bytes; what they mean is the caller's business."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+
+
+class Consumer(Protocol):
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[Message]:
+        """Return what arrived, waiting up to ``timeout_s`` when nothing has."""
+        ...
+
+    def commit(self) -> None:
+        """Mark everything returned by ``poll`` so far as done for this consumer group.
+
+        Call it only after the records are safely stored: a consumer that dies before committing gets the
+        same records again (at-least-once), and storage is idempotent, so nothing is lost or counted twice.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None: ...
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Block until everything published so far is acknowledged (raises if it cannot be)."""
+        ...
+
+    def consumer(self, topics: list[str], group: str) -> Consumer: ...
+
+    def close(self) -> None: ...

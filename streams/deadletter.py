@@ -1,0 +1,36 @@
+"""Records we could not accept. They are kept with the reason, never dropped."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# We keep at most this much of a broken record; its full size and hash are kept too, so an oversized
+# hostile payload is evidenced without filling the database.
+MAX_KEPT_BYTES = 64 * 1024
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(max_length=500, description="where the record came from, e.g. file:line or ingest")
+    reason: str = Field(max_length=2000)
+    raw: str = Field(description="the record as received, cut to 64 KiB")
+    raw_bytes: int = Field(ge=0, description="size of the whole record")
+    raw_sha256: str
+    received_at: datetime
+
+    @classmethod
+    def of(cls, raw: str | bytes, reason: str, source: str) -> DeadLetter:
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+        kept = data[:MAX_KEPT_BYTES].decode("utf-8", "replace")
+        return cls(
+            source=source[:500],
+            reason=reason[:2000],
+            raw=kept,
+            raw_bytes=len(data),
+            raw_sha256=hashlib.sha256(data).hexdigest(),
+            received_at=datetime.now(UTC),
+        )

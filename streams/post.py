@@ -1,0 +1,82 @@
+"""The one record every part of Signaal shares.
+
+A :class:`Post` is created at the edge (a format adapter or the ingest endpoint), where the author's handle
+is replaced by a keyed pseudonym. From then on it travels unchanged over the bus into the service, which only
+adds enrichment fields (``lang``, ``cell``, ``places``, ``area``) with ``model_copy``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Longest text we accept. Twitter's long posts are 25,000 characters; anything above is not a social post
+# but an attack or a broken export, and goes to the dead-letter store with a clear reason.
+MAX_TEXT_CHARS = 25_000
+
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class Coordinates(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lat: Latitude
+    lon: Longitude
+
+
+class Post(BaseModel):
+    """A social-media post, pseudonymised, in UTC."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_.-]+$")]
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    author: Annotated[str, Field(min_length=1, max_length=128)]
+    created_at: datetime
+    text: Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+    lang: Annotated[str | None, Field(max_length=16)] = None
+    coordinates: Coordinates | None = None
+    place: Annotated[str | None, Field(max_length=200)] = None
+    reply_to: Annotated[str | None, Field(max_length=128)] = None
+    repost_of: Annotated[str | None, Field(max_length=128)] = None
+    quote_of: Annotated[str | None, Field(max_length=128)] = None
+    url: Annotated[str | None, Field(max_length=2048)] = None
+    likes: Count = 0
+    reposts: Count = 0
+    replies: Count = 0
+    quotes: Count = 0
+
+    # Added by the service's enrichment stage, never by producers.
+    cell: Annotated[str | None, Field(max_length=32)] = None
+    places: tuple[str, ...] = ()
+    area: Annotated[str | None, Field(max_length=200)] = None
+
+    @field_validator("created_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("created_at needs a time zone (naive timestamps are ambiguous)")
+        return value.astimezone(UTC)
+
+    @field_validator("text")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # NUL cannot be stored in PostgreSQL text columns; other control characters are kept as written.
+        return value.replace("\x00", "\ufffd")
+
+    @property
+    def key(self) -> str:
+        """Identity across the system: a post is stored once per (platform, id)."""
+        return f"{self.platform}:{self.id}"
+
+
+def pseudonymise(platform: str, handle: str, key: bytes) -> str:
+    """Keyed hash of an author handle: stable for one key, useless without it (AVG/GDPR art. 4(5))."""
+    digest = hmac.new(key, f"{platform}:{handle.strip().lower()}".encode(), hashlib.sha256).hexdigest()
+    return f"p_{digest[:20]}"
