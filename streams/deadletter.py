@@ -22,6 +22,11 @@ class DeadLetter(BaseModel):
     raw_sha256: str
     received_at: datetime
 
+    @property
+    def key(self) -> str:
+        """Identity of a rejected record: the same bytes from the same place are kept once."""
+        return hashlib.sha256(f"{self.source}\n{self.raw_sha256}".encode()).hexdigest()[:32]
+
     @classmethod
     def of(cls, raw: str | bytes, reason: str, source: str) -> DeadLetter:
         data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")

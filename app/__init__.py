@@ -1,0 +1,1 @@
+"""The Signaal service: consume posts, enrich, detect, store, serve."""

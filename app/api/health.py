@@ -1,0 +1,40 @@
+"""Liveness, readiness and a status summary for dashboards and operators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from app.deps import CurrentUser, ServicesDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up and serving."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(services: ServicesDep) -> JSONResponse:
+    """Ready to take traffic: the database answers and the consumer is running and not failing."""
+    checks = {
+        "database": services.database_ok(),
+        "consumer": services.worker.is_alive() and services.worker.healthy,
+    }
+    body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
+    if services.worker.last_error:
+        body["consumer_error"] = services.worker.last_error
+    return JSONResponse(body, status_code=200 if all(checks.values()) else 503)
+
+
+@router.get("/api/status")
+def status(services: ServicesDep, user: CurrentUser) -> dict[str, object]:
+    """Counts and lag since start, and what Signaal cannot see."""
+    return {
+        "bus": "kafka" if services.settings.uses_kafka else "in-process",
+        "pipeline": services.pipeline.stats.snapshot(),
+        "live_clients": services.hub.client_count,
+        "blind_spots": "closed groups, private accounts and messaging apps (WhatsApp, Telegram) are not seen",
+    }

@@ -1,0 +1,52 @@
+"""WebSocket /ws/live: new posts (and, later, alerts) pushed to dashboards as they are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+
+from app.deps import CurrentUser, get_ws_services
+from app.services import Services
+
+router = APIRouter(tags=["live"])
+
+
+@router.websocket("/ws/live")
+async def live(
+    websocket: WebSocket,
+    user: CurrentUser,
+    services: Services = Depends(get_ws_services),  # noqa: B008
+) -> None:
+    await websocket.accept()
+    queue = services.hub.subscribe()
+    try:
+        hello = {"type": "hello", "server_time": datetime.now(UTC).isoformat()}
+        await websocket.send_text(json.dumps(hello))
+        receiver = asyncio.create_task(_drain_client(websocket))
+        while True:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                getter.cancel()
+                break
+            message = getter.result()
+            if message is None:  # too slow: the client reconnects and catches up over REST
+                await websocket.close(code=1013, reason="too slow; reconnect and catch up")
+                break
+            await websocket.send_text(message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        services.hub.unsubscribe(queue)
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so we notice when it goes away."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        return

@@ -1,0 +1,235 @@
+"""The `signaal` command: serve, dashboard, demo, replay, scenario, db."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+from app.config import REPO_ROOT, get_settings
+
+log = logging.getLogger("signaal")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from dashboard.app import run
+
+    settings = get_settings()
+    run(host=args.host, port=args.port or settings.dashboard_port, api_url=args.api_url or settings.api_url,
+        map_style=settings.map_style)  # fmt: skip
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from streams.formats import CsvMapping
+    from streams.replay import HttpTarget, KafkaTarget, build_timeline, replay
+
+    settings = get_settings()
+    mapping = (
+        CsvMapping.model_validate(dict(pair.split("=", 1) for pair in args.csv_map)) if args.csv_map else None
+    )
+    missing = [str(p) for p in args.files if not Path(p).exists()]
+    if missing:
+        print(f"signaal replay: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    timeline = build_timeline([Path(p) for p in args.files], args.format, mapping)
+    if settings.uses_kafka:
+        from streams.bus.kafka import KafkaBus
+        from streams.post import pseudonymise
+
+        target = KafkaTarget(
+            KafkaBus(settings.kafka_bootstrap_servers),  # type: ignore[arg-type]
+            settings.topic_posts,
+            settings.topic_deadletter,
+            partial(pseudonymise, key=settings.pseudonym_key_bytes),
+        )
+        where = f"Kafka {settings.kafka_bootstrap_servers}"
+    else:
+        api_url = args.api_url or settings.api_url
+        target = HttpTarget(api_url)
+        where = f"{api_url}/api/ingest"
+    speed = None if args.max else args.speed
+    print(f"replaying {len(timeline.timed) + len(timeline.broken)} records to {where}", file=sys.stderr)
+    try:
+        report = replay(timeline, target, speed)
+    finally:
+        target.close()
+    print(f"accepted {report.accepted}, rejected {report.rejected}")
+    return 0
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    from streams.scenarios import projectx
+
+    scenario = projectx.generate(
+        town=args.town, seed=args.seed, days_before=args.days_before, scale=args.scale
+    )
+    projectx.write(scenario, Path(args.out))
+    truth = Path(args.out).with_suffix(".truth.json")
+    print(f"wrote {len(scenario.records)} posts to {args.out} and the ground truth to {truth}")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from app.db.session import make_engine, upgrade
+
+    upgrade(make_engine(get_settings().database_url))
+    print("database schema is up to date")
+    return 0
+
+
+def _wait_http(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"signaal demo: {url} did not start (exit code {process.returncode})")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"signaal demo: {url} did not answer within {timeout_s:.0f} s")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Service, dashboard and the Project X scenario replayed, in one process tree on the embedded default."""
+    from streams.replay import HttpTarget, build_timeline, replay
+    from streams.scenarios import projectx
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="signaal-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "demo.db"
+    database.unlink(missing_ok=True)
+    api_url = f"http://127.0.0.1:{args.port}"
+    dash_url = f"http://127.0.0.1:{args.dashboard_port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SIGNAAL_PORT": str(args.port),
+        "SIGNAAL_API_URL": api_url,
+        "SIGNAAL_DASHBOARD_PORT": str(args.dashboard_port),
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # the demo is the embedded default
+    signaal = [sys.executable, "-m", "app.cli"]
+    children = [
+        subprocess.Popen([*signaal, "serve"], env=env, cwd=REPO_ROOT),
+        subprocess.Popen([*signaal, "dashboard"], env=env, cwd=REPO_ROOT),
+    ]
+    try:
+        _wait_http(f"{api_url}/healthz", 60, children[0])
+        _wait_http(f"{dash_url}/", 60, children[1])
+        scenario = projectx.generate(town=args.town, seed=args.seed, days_before=args.days_before)
+        scenario_file = workdir / "projectx.jsonl"
+        projectx.write(scenario, scenario_file)
+        print(
+            f"\n  Signaal demo is running (embedded bus, SQLite at {database})\n"
+            f"  dashboard : {dash_url}/\n"
+            f"  API       : {api_url}/docs\n"
+            f"  replaying : {len(scenario.records)} posts of a Project X scenario in {args.town} "
+            f"at {args.speed:g}x\n  stop with Ctrl-C\n",
+            flush=True,
+        )
+        target = HttpTarget(api_url)
+        report = replay(build_timeline([scenario_file]), target, args.speed)
+        print(
+            f"replay finished: accepted {report.accepted}, rejected {report.rejected}; still serving",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signaal", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service (API, WebSocket, consumer)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+
+    dashboard = commands.add_parser("dashboard", help="run the dashboard (a client of the service)")
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int)
+    dashboard.add_argument("--api-url", help="the service, default SIGNAAL_API_URL")
+    dashboard.set_defaults(run=_dashboard)
+
+    demo = commands.add_parser("demo", help="service + dashboard + a Project X scenario, on one machine")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--dashboard-port", type=int, default=8050)
+    demo.add_argument("--town", default="Haren")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--days-before", type=float, default=2.0, help="days of ordinary chatter first")
+    demo.add_argument("--speed", type=float, default=600.0, help="seconds of scenario time per second")
+    demo.add_argument("--workdir", help="where the demo keeps its database (default: a new temp folder)")
+    demo.set_defaults(run=_demo)
+
+    replay = commands.add_parser("replay", help="send exported posts to the service or Kafka in time order")
+    replay.add_argument("files", nargs="+", metavar="FILE")
+    replay.add_argument("--format", default="auto", help="auto, jsonl, twitter_v1, twitter_v2, mastodon, csv")
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=60.0, help="event-time seconds per second (default 60)")
+    pace.add_argument("--max", action="store_true", help="as fast as possible")
+    replay.add_argument("--csv-map", action="append", metavar="FIELD=COLUMN", help="CSV column mapping")
+    replay.add_argument("--api-url", help="the service, default SIGNAAL_API_URL (when Kafka is not set)")
+    replay.set_defaults(run=_replay)
+
+    scenario = commands.add_parser("scenario", help="generate an incident stream with ground truth")
+    scenario.add_argument("kind", choices=["projectx"])
+    scenario.add_argument("--town", default="Haren")
+    scenario.add_argument("--seed", type=int, default=1)
+    scenario.add_argument("--days-before", type=float, default=7.0)
+    scenario.add_argument("--scale", type=float, default=1.0, help="multiply the incident's volume")
+    scenario.add_argument("--out", required=True)
+    scenario.set_defaults(run=_scenario)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(run=_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Settings from the environment: one frozen object, read once.
+
+Every setting has a working default for the embedded single-machine mode. Setting ``KAFKA_BOOTSTRAP_SERVERS``
+switches the bus to Apache Kafka; a PostgreSQL ``DATABASE_URL`` switches storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+# Only for demos and tests. With it, pseudonyms can be recomputed by anyone who has this source code.
+DEV_PSEUDONYM_KEY = "signaal-dev-only-pseudonym-key"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, env_file=".env", extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka brokers, e.g. 'kafka1:9092,kafka2:9092'; empty = in-process bus"
+    )
+    database_url: str = Field(
+        default="sqlite:///signaal.db", description="SQLAlchemy URL; SQLite file by default"
+    )
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(DEV_PSEUDONYM_KEY),
+        validation_alias="SIGNAAL_PSEUDONYM_KEY",
+        description="secret for the keyed hash that replaces author handles",
+    )
+    topic_posts: str = Field(default="signaal.posts", validation_alias="SIGNAAL_TOPIC_POSTS")
+    topic_deadletter: str = Field(default="signaal.deadletter", validation_alias="SIGNAAL_TOPIC_DEADLETTER")
+    topic_alerts: str = Field(default="signaal.alerts", validation_alias="SIGNAAL_TOPIC_ALERTS")
+    consumer_group: str = Field(default="signaal-service", validation_alias="SIGNAAL_CONSUMER_GROUP")
+    topic_partitions: int = Field(default=3, ge=1, validation_alias="SIGNAAL_TOPIC_PARTITIONS")
+
+    host: str = Field(default="127.0.0.1", validation_alias="SIGNAAL_HOST")
+    port: int = Field(default=8000, validation_alias="SIGNAAL_PORT")
+    api_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias="SIGNAAL_API_URL",
+        description="where producers and the dashboard reach the service",
+    )
+    dashboard_port: int = Field(default=8050, validation_alias="SIGNAAL_DASHBOARD_PORT")
+    map_style: str = Field(
+        default="white-bg",
+        validation_alias="SIGNAAL_MAP_STYLE",
+        description="plotly map style; 'white-bg' needs no network, a tile URL style may be set",
+    )
+    geo_cell_resolution: int = Field(default=7, ge=0, le=15, validation_alias="SIGNAAL_GEO_CELL_RESOLUTION")
+    geocoder_url: str | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_GEOCODER_URL",
+        description="optional self-hosted Nominatim for place names outside the gazetteer; off by default",
+    )
+    max_ingest_bytes: int = Field(default=50 * 1024 * 1024, validation_alias="SIGNAAL_MAX_INGEST_BYTES")
+    data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", validation_alias="SIGNAAL_DATA_DIR")
+
+    @property
+    def uses_kafka(self) -> bool:
+        return bool(self.kafka_bootstrap_servers)
+
+    @property
+    def pseudonym_key_bytes(self) -> bytes:
+        return self.pseudonym_key.get_secret_value().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    settings = Settings()
+    if settings.pseudonym_key.get_secret_value() == DEV_PSEUDONYM_KEY:
+        log.warning("SIGNAAL_PSEUDONYM_KEY is not set: using the development key (not for real data)")
+    return settings

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, sessions, repositories and Alembic migrations."""

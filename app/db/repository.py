@@ -1,0 +1,225 @@
+"""Reading and writing posts and dead letters. The only module that builds SQL for them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Float as FloatType
+
+from app.db.tables import DeadLetterRow, PostRow
+from streams.deadletter import DeadLetter
+from streams.post import Coordinates, Post
+
+
+class epoch_seconds(FunctionElement[float]):
+    """Seconds since 1970 of a timestamp column, in each dialect's own words."""
+
+    type = FloatType()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element: epoch_seconds, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+@dataclass(frozen=True)
+class PostQuery:
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat
+    text: str | None = None
+    area: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def _row_from_post(post: Post, stored_at: datetime) -> dict[str, object]:
+    return {
+        "platform": post.platform,
+        "post_id": post.id,
+        "author": post.author,
+        "created_at": post.created_at,
+        "text": post.text,
+        "lang": post.lang,
+        "lat": post.coordinates.lat if post.coordinates else None,
+        "lon": post.coordinates.lon if post.coordinates else None,
+        "place": post.place,
+        "places": list(post.places),
+        "area": post.area,
+        "cell": post.cell,
+        "url": post.url,
+        "reply_to": post.reply_to,
+        "repost_of": post.repost_of,
+        "quote_of": post.quote_of,
+        "likes": post.likes,
+        "reposts": post.reposts,
+        "replies": post.replies,
+        "quotes": post.quotes,
+        "stored_at": stored_at,
+    }
+
+
+def post_from_row(row: PostRow) -> Post:
+    coordinates = (
+        Coordinates(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
+    )
+    return Post(
+        platform=row.platform,
+        id=row.post_id,
+        author=row.author,
+        created_at=row.created_at,
+        text=row.text,
+        lang=row.lang,
+        coordinates=coordinates,
+        place=row.place,
+        reply_to=row.reply_to,
+        repost_of=row.repost_of,
+        quote_of=row.quote_of,
+        url=row.url,
+        likes=row.likes,
+        reposts=row.reposts,
+        replies=row.replies,
+        quotes=row.quotes,
+        cell=row.cell,
+        places=tuple(row.places or ()),
+        area=row.area,
+    )
+
+
+def _insert_ignoring_duplicates(session: Session, table, rows: list[dict[str, object]], keys: list[str]):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    return insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
+
+
+class Store:
+    """Idempotent storage: a post is kept once per (platform, id), a dead letter once per (source, bytes)."""
+
+    # Rows per INSERT statement; keeps statements below SQLite's and psycopg's parameter limits.
+    CHUNK = 500
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def add_posts(self, posts: Iterable[Post]) -> list[Post]:
+        """Store the posts not seen before and return exactly those, in input order."""
+        unique: dict[tuple[str, str], Post] = {}
+        for post in posts:
+            unique.setdefault((post.platform, post.id), post)
+        if not unique:
+            return []
+        now = datetime.now(UTC)
+        new_keys: set[tuple[str, str]] = set()
+        items = list(unique.values())
+        with self._sessions.begin() as session:
+            for start in range(0, len(items), self.CHUNK):
+                rows = [_row_from_post(p, now) for p in items[start : start + self.CHUNK]]
+                statement = _insert_ignoring_duplicates(
+                    session, PostRow.__table__, rows, ["platform", "post_id"]
+                ).returning(PostRow.platform, PostRow.post_id)
+                new_keys.update((platform, post_id) for platform, post_id in session.execute(statement))
+        return [p for key, p in unique.items() if key in new_keys]
+
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
+        """Keep the rejected records; returns how many were new."""
+        rows = {
+            letter.key: {
+                "letter_key": letter.key,
+                "source": letter.source,
+                "reason": letter.reason,
+                "raw": letter.raw,
+                "raw_bytes": letter.raw_bytes,
+                "raw_sha256": letter.raw_sha256,
+                "received_at": letter.received_at,
+            }
+            for letter in letters
+        }
+        if not rows:
+            return 0
+        added = 0
+        values = list(rows.values())
+        with self._sessions.begin() as session:
+            for start in range(0, len(values), self.CHUNK):
+                statement = _insert_ignoring_duplicates(
+                    session, DeadLetterRow.__table__, values[start : start + self.CHUNK], ["letter_key"]
+                ).returning(DeadLetterRow.pk)
+                added += len(session.execute(statement).all())
+        return added
+
+    def _post_filters(self, query: PostQuery) -> list[ColumnElement[bool]]:
+        filters: list[ColumnElement[bool]] = []
+        if query.since:
+            filters.append(PostRow.created_at >= query.since)
+        if query.until:
+            filters.append(PostRow.created_at < query.until)
+        if query.bbox:
+            min_lon, min_lat, max_lon, max_lat = query.bbox
+            filters += [
+                PostRow.lon >= min_lon,
+                PostRow.lon <= max_lon,
+                PostRow.lat >= min_lat,
+                PostRow.lat <= max_lat,
+            ]
+        if query.text:
+            filters.append(PostRow.text.icontains(query.text, autoescape=True))
+        if query.area:
+            filters.append(PostRow.area == query.area)
+        return filters
+
+    def find_posts(self, query: PostQuery) -> tuple[int, list[Post]]:
+        """Total matching and one page of them, newest first."""
+        filters = self._post_filters(query)
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(PostRow).where(*filters)) or 0
+            page: Select[tuple[PostRow]] = (
+                select(PostRow)
+                .where(*filters)
+                .order_by(PostRow.created_at.desc(), PostRow.pk.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+            return total, [post_from_row(row) for row in session.scalars(page)]
+
+    def volume(
+        self, query: PostQuery, bucket_seconds: int
+    ) -> tuple[list[tuple[datetime, int]], list[tuple[str, int]]]:
+        """Posts per time bucket, and per area, for the posts matching ``query`` (limit/offset ignored)."""
+        filters = self._post_filters(query)
+        bucket = (func.floor(epoch_seconds(PostRow.created_at) / bucket_seconds) * bucket_seconds).label("b")
+        with self._sessions() as session:
+            per_bucket = session.execute(
+                select(bucket, func.count()).where(*filters).group_by(bucket).order_by(bucket)
+            ).all()
+            per_area = session.execute(
+                select(PostRow.area, func.count())
+                .where(*filters, PostRow.area.is_not(None))
+                .group_by(PostRow.area)
+                .order_by(func.count().desc(), PostRow.area)
+            ).all()
+        points = [(datetime.fromtimestamp(int(b), UTC), int(n)) for b, n in per_bucket]
+        return points, [(str(area), int(n)) for area, n in per_area]
+
+    def dead_letters(self, limit: int, offset: int) -> tuple[int, Sequence[DeadLetterRow]]:
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(DeadLetterRow)) or 0
+            rows = session.scalars(
+                select(DeadLetterRow).order_by(DeadLetterRow.pk.desc()).limit(limit).offset(offset)
+            ).all()
+            return total, rows
+
+    def count_posts(self) -> int:
+        with self._sessions() as session:
+            return session.scalar(select(func.count()).select_from(PostRow)) or 0

@@ -1,0 +1,36 @@
+"""The FastAPI application; its lifespan starts and stops the services (storage, bus, consumer thread)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import deadletter, health, ingest, live, posts
+from app.config import Settings, get_settings
+from app.services import Services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await asyncio.to_thread(Services.start, settings, asyncio.get_running_loop())
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(services.stop)
+
+    app = FastAPI(
+        title="Signaal",
+        summary="Situational awareness for municipal crisis communication",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    for module in (health, posts, deadletter, ingest, live):
+        app.include_router(module.router)
+    return app

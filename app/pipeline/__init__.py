@@ -1,0 +1,1 @@
+"""The stages every post passes through in order: enrich, then the detectors, then storage and publishing."""

@@ -1,0 +1,134 @@
+"""Enrichment: the language, the geo cell and the places a post is about. Offline; no network by default.
+
+* Language: the platform's own tag when it gave one, else py3langid restricted to the languages a Dutch
+  municipality meets (a smaller candidate set is both faster and more accurate on short posts).
+* Geo cell: an H3 cell of the post's coordinates, so areas can be counted without storing exact positions
+  in aggregates.
+* Places: Dutch place names in the text matched against the shipped gazetteer (``streams.gazetteer``).
+* Area: the municipality the post is about: from its coordinates, else from the first place in the text,
+  else from the platform's place field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+import h3
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from streams import gazetteer
+from streams.post import Post
+
+LANGUAGES = ("nl", "en", "de", "fr", "fy", "tr", "ar", "pl", "es", "it", "pt", "ro", "bg", "uk", "ru")
+# Below this confidence a language guess on a short post is noise; we then leave ``lang`` empty.
+MIN_LANG_CONFIDENCE = 0.6
+# Place names that are also everyday words, matched only when written in full inside a longer name.
+AMBIGUOUS_PLACES = frozenset(
+    {"best", "born", "son", "lent", "mill", "well", "wijk", "stein", "grave", "hoek", "ee"}
+)
+MAX_NAME_WORDS = 3
+WORD = re.compile(r"[#@]?[A-Za-zÀ-ÿ'][\wÀ-ÿ'-]*")
+
+
+class PlaceMatcher:
+    """Finds gazetteer names in text: capitalised words and word runs up to three long."""
+
+    def __init__(self, places: tuple[gazetteer.Place, ...]) -> None:
+        self._by_name: dict[str, gazetteer.Place] = {}
+        # Most populous first, so a name shared by several places means the best known one.
+        for place in sorted(places, key=lambda p: -p.population):
+            for name in (place.name, *place.variants):
+                if name[:1].isupper() or name.startswith("'s-"):
+                    self._by_name.setdefault(name.lower(), place)
+
+    def find(self, text: str) -> list[gazetteer.Place]:
+        words = WORD.findall(text)
+        found: list[gazetteer.Place] = []
+        i = 0
+        while i < len(words):
+            matched = 0
+            for size in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):
+                candidate = words[i : i + size]
+                first = candidate[0].lstrip("#")
+                # A hashtag counts as a mention (#haren); otherwise the name must be capitalised.
+                if not (candidate[0].startswith("#") or first[:1].isupper() or first.startswith("'s-")):
+                    continue
+                name = " ".join([first, *candidate[1:]]).lower()
+                place = self._by_name.get(name)
+                if place is None or (
+                    size == 1 and name in AMBIGUOUS_PLACES and not candidate[0].startswith("#")
+                ):
+                    continue
+                if place not in found:
+                    found.append(place)
+                matched = size
+                break
+            i += matched or 1
+        return found
+
+
+class Enricher:
+    """Adds ``lang``, ``cell``, ``places`` and ``area``. One instance per pipeline; not thread-safe."""
+
+    def __init__(
+        self,
+        cell_resolution: int = 7,
+        geocode: Callable[[str], tuple[float, float] | None] | None = None,
+    ) -> None:
+        self._cell_resolution = cell_resolution
+        self._matcher = PlaceMatcher(gazetteer.places())
+        self._language = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._language.set_languages(list(LANGUAGES))
+        self._geocode = geocode
+
+    def language(self, text: str) -> str | None:
+        lang, confidence = self._language.classify(text)
+        return lang if confidence >= MIN_LANG_CONFIDENCE else None
+
+    def __call__(self, post: Post) -> Post:
+        places = self._matcher.find(post.text)
+        lang = post.lang or (self.language(post.text) if post.text.strip() else None)
+        cell = area = None
+        if post.coordinates is not None:
+            cell = h3.latlng_to_cell(post.coordinates.lat, post.coordinates.lon, self._cell_resolution)
+            area = gazetteer.municipality_of(post.coordinates.lat, post.coordinates.lon)
+        if area is None and places:
+            area = places[0].municipality
+        if area is None and post.place:
+            area = self._area_of_place_field(post.place)
+        return post.model_copy(
+            update={"lang": lang, "cell": cell, "places": tuple(p.name for p in places), "area": area}
+        )
+
+    def _area_of_place_field(self, place_field: str) -> str | None:
+        # Platforms give e.g. "Haren, Nederland" or "Groningen, Netherlands": try the first part.
+        name = place_field.split(",")[0].strip()
+        place = gazetteer.find(name)
+        if place is not None:
+            return place.municipality
+        if self._geocode is not None:
+            position = self._geocode(place_field)
+            if position is not None:
+                return gazetteer.municipality_of(*position)
+        return None
+
+
+def nominatim_geocoder(url: str) -> Callable[[str], tuple[float, float] | None]:
+    """An optional online geocoder (a self-hosted Nominatim), cached so each place name is asked once."""
+    from urllib.parse import urlparse
+
+    from geopy.geocoders import Nominatim
+
+    parsed = urlparse(url)
+    geocoder = Nominatim(
+        domain=parsed.netloc, scheme=parsed.scheme or "https", user_agent="signaal", timeout=2
+    )
+
+    @lru_cache(maxsize=10_000)
+    def geocode(query: str) -> tuple[float, float] | None:
+        location = geocoder.geocode(query, country_codes="nl")
+        return (location.latitude, location.longitude) if location else None
+
+    return geocode

@@ -1,0 +1,106 @@
+"""The long-lived parts of a running service, built once from the settings and shared by the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Engine, text
+
+from app.config import Settings
+from app.consumer import ConsumerWorker
+from app.db.repository import Store
+from app.db.session import make_engine, make_sessionmaker, upgrade
+from app.live import LiveHub
+from app.pipeline.enrich import Enricher, nominatim_geocoder
+from app.pipeline.runner import Pipeline
+from streams.bus import make_bus
+from streams.bus.base import Bus
+from streams.formats import Pseudonymiser
+from streams.post import Post, pseudonymise
+
+log = logging.getLogger(__name__)
+
+
+def live_summary(post: Post) -> dict[str, object]:
+    """What a dashboard needs to draw a post, and no more (no author)."""
+    return {
+        "key": post.key,
+        "created_at": post.created_at.isoformat(),
+        "text": post.text[:280],
+        "lat": post.coordinates.lat if post.coordinates else None,
+        "lon": post.coordinates.lon if post.coordinates else None,
+        "area": post.area,
+        "lang": post.lang,
+        "platform": post.platform,
+    }
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    store: Store
+    bus: Bus
+    hub: LiveHub
+    pipeline: Pipeline
+    worker: ConsumerWorker
+    pseudonymiser: Pseudonymiser
+
+    @classmethod
+    def start(cls, settings: Settings, loop: asyncio.AbstractEventLoop) -> Services:
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        store = Store(make_sessionmaker(engine))
+        topics = [settings.topic_posts, settings.topic_deadletter, settings.topic_alerts]
+        bus = make_bus(settings.kafka_bootstrap_servers)
+        if settings.uses_kafka:
+            from streams.bus.kafka import ensure_topics
+
+            ensure_topics(settings.kafka_bootstrap_servers, dict.fromkeys(topics, settings.topic_partitions))
+        hub = LiveHub()
+        hub.bind(loop)
+        geocode = nominatim_geocoder(settings.geocoder_url) if settings.geocoder_url else None
+
+        def push_live(posts: list[Post]) -> None:
+            for post in posts:
+                hub.publish("post", live_summary(post))
+
+        pipeline = Pipeline(
+            store,
+            Enricher(settings.geo_cell_resolution, geocode),
+            settings.topic_posts,
+            settings.topic_deadletter,
+            on_stored=push_live,
+        )
+        worker = ConsumerWorker(
+            bus, [settings.topic_posts, settings.topic_deadletter], settings.consumer_group, pipeline
+        )
+        worker.start()
+        worker.ready.wait(30)
+        return cls(
+            settings=settings,
+            engine=engine,
+            store=store,
+            bus=bus,
+            hub=hub,
+            pipeline=pipeline,
+            worker=worker,
+            pseudonymiser=partial(pseudonymise, key=settings.pseudonym_key_bytes),
+        )
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.bus.close()
+        self.engine.dispose()
+
+    def database_ok(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            log.warning("database health check failed", exc_info=True)
+            return False

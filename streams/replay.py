@@ -1,0 +1,213 @@
+"""Replay exported posts onto the bus, in event-time order, at a chosen speed.
+
+Two targets: :class:`KafkaTarget` publishes straight to Kafka (this process is then the edge that
+pseudonymises, with the same secret as the service), and :class:`HttpTarget` pushes the raw records to the
+running service's ``/api/ingest``, which parses and pseudonymises them. Records that cannot be parsed are
+sent on as well, so the receiving side keeps them as dead letters with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from streams.bus.base import Bus
+from streams.deadletter import DeadLetter
+from streams.formats import CsvMapping, ParseError, Pseudonymiser, RawRecord, parse_record, read_records
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass
+class ReplayReport:
+    accepted: int = 0
+    rejected: int = 0
+
+    def add(self, accepted: int, rejected: int) -> None:
+        self.accepted += accepted
+        self.rejected += rejected
+
+
+class ReplayTarget(Protocol):
+    def send(self, records: Sequence[RawRecord]) -> tuple[int, int]:
+        """Deliver records; returns (accepted, rejected) as the receiving side counted them."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Records in event-time order, and those whose time could not be read (sent first, to be rejected)."""
+
+    timed: list[tuple[datetime, RawRecord]]
+    broken: list[RawRecord]
+
+
+def build_timeline(
+    paths: Iterable[Path], fmt: str = "auto", csv_mapping: CsvMapping | None = None
+) -> Timeline:
+    # Parsing here only finds each record's time; the pseudonym it gets here is thrown away.
+    def throwaway(platform: str, handle: str) -> str:
+        return "unused"
+
+    timed: list[tuple[datetime, RawRecord]] = []
+    broken: list[RawRecord] = []
+    for path in paths:
+        for record in read_records(Path(path), fmt, csv_mapping):
+            try:
+                timed.append((parse_record(record, record.fmt, throwaway).created_at, record))
+            except ParseError:
+                broken.append(record)
+    timed.sort(key=lambda item: item[0])  # stable: records at the same instant keep file order
+    return Timeline(timed, broken)
+
+
+def replay(
+    timeline: Timeline,
+    target: ReplayTarget,
+    speed: float | None = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> ReplayReport:
+    """Send the timeline; ``speed`` is how many seconds of event time pass per second, None for flat out."""
+    report = ReplayReport()
+    for record in timeline.broken:
+        report.add(*target.send([record]))
+    if not timeline.timed:
+        return report
+    first_time = timeline.timed[0][0]
+    started = clock()
+    batch: list[RawRecord] = []
+    for created_at, record in timeline.timed:
+        if speed is not None:
+            due = started + (created_at - first_time).total_seconds() / speed
+            wait = due - clock()
+            if wait > 0:
+                if batch:
+                    report.add(*target.send(batch))
+                    batch = []
+                sleep(wait)
+        batch.append(record)
+        if len(batch) >= BATCH:
+            report.add(*target.send(batch))
+            batch = []
+    if batch:
+        report.add(*target.send(batch))
+    return report
+
+
+class KafkaTarget:
+    """Parse and pseudonymise here, then publish posts and dead letters to their topics."""
+
+    def __init__(
+        self, bus: Bus, topic_posts: str, topic_deadletter: str, pseudonymiser: Pseudonymiser
+    ) -> None:
+        self._bus = bus
+        self._topic_posts = topic_posts
+        self._topic_deadletter = topic_deadletter
+        self._pseudonymiser = pseudonymiser
+
+    def send(self, records: Sequence[RawRecord]) -> tuple[int, int]:
+        accepted = rejected = 0
+        for record in records:
+            try:
+                post = parse_record(record, record.fmt, self._pseudonymiser)
+            except ParseError as error:
+                letter = DeadLetter.of(record.text, str(error), record.source)
+                self._bus.publish(
+                    self._topic_deadletter, letter.model_dump_json().encode(), letter.key.encode()
+                )
+                rejected += 1
+            else:
+                self._bus.publish(self._topic_posts, post.model_dump_json().encode(), post.key.encode())
+                accepted += 1
+        self._bus.flush()
+        return accepted, rejected
+
+    def close(self) -> None:
+        self._bus.close()
+
+
+class HttpTarget:
+    """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable."""
+
+    def __init__(self, api_url: str, retries: int = 8, timeout_s: float = 60.0) -> None:
+        self._client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s)
+        self._retries = retries
+
+    def send(self, records: Sequence[RawRecord]) -> tuple[int, int]:
+        accepted = rejected = 0
+        for fmt, group in _runs_by_format(records):
+            # One record alone keeps its own file:line as the dead-letter source; batches are named by file.
+            source = _safe_source(group[0].source if len(group) == 1 else group[0].source.split(":")[0])
+            body = "\n".join(_one_line(r.text) for r in group).encode("utf-8", "surrogateescape")
+            result = self._post(body, fmt, source)
+            accepted += result["accepted"]
+            rejected += result["rejected"]
+        return accepted, rejected
+
+    def _post(self, body: bytes, fmt: str, source: str) -> dict[str, int]:
+        wait = 0.5
+        for attempt in range(self._retries + 1):
+            try:
+                response = self._client.post(
+                    "/api/ingest",
+                    params={"format": fmt, "source": source},
+                    content=body,
+                    headers={"content-type": "application/x-ndjson"},
+                )
+                if response.status_code != 503:
+                    response.raise_for_status()
+                    return response.json()
+                problem = response.json().get("detail", "service unavailable")
+            except httpx.TransportError as error:
+                problem = f"{type(error).__name__}: {error}"
+            if attempt == self._retries:
+                raise RuntimeError(f"ingest failed after {attempt + 1} tries: {problem}")
+            print(
+                f"signaal replay: service not reachable ({problem}); retrying in {wait:.1f} s",
+                file=sys.stderr,
+            )
+            time.sleep(wait)
+            wait = min(wait * 2, 10.0)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _runs_by_format(records: Sequence[RawRecord]) -> list[tuple[str, list[RawRecord]]]:
+    runs: list[tuple[str, list[RawRecord]]] = []
+    for record in records:
+        if runs and runs[-1][0] == record.fmt:
+            runs[-1][1].append(record)
+        else:
+            runs.append((record.fmt, [record]))
+    return runs
+
+
+def _one_line(text: str) -> str:
+    # NDJSON needs one record per line; a record spanning lines (pretty-printed JSON) is compacted.
+    if "\n" not in text:
+        return text
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        return text.replace("\r", " ").replace("\n", " ")
+
+
+def _safe_source(source: str) -> str:
+    return re.sub(r"[^\w.:/@-]", "_", Path(source).name if "/" in source else source)[:200]
