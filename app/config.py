@@ -21,7 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(frozen=True, env_file=".env", extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Kafka brokers, e.g. 'kafka1:9092,kafka2:9092'; empty = in-process bus"

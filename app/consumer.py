@@ -24,20 +24,20 @@ class ConsumerWorker(threading.Thread):
         self._topics = topics
         self._group = group
         self._pipeline = pipeline
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self.ready = threading.Event()
         self.healthy = True
         self.last_error: str | None = None
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout_s)
 
     def run(self) -> None:
         consumer = self._bus.consumer(self._topics, self._group)
         self.ready.set()
         try:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
                 if batch:
                     self._process_until_done(consumer, batch)
@@ -46,7 +46,7 @@ class ConsumerWorker(threading.Thread):
 
     def _process_until_done(self, consumer: Consumer, batch: list) -> None:  # type: ignore[type-arg]
         wait = 0.5
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self._pipeline.process(batch)
                 consumer.commit()
@@ -55,5 +55,5 @@ class ConsumerWorker(threading.Thread):
             except Exception as error:  # storage down, broker gone: wait and retry the same batch
                 self.healthy, self.last_error = False, f"{type(error).__name__}: {error}"
                 log.exception("batch of %d failed; retrying in %.1f s", len(batch), wait)
-                self._stop.wait(wait)
+                self._stopping.wait(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)

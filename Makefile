@@ -1,0 +1,65 @@
+# Signaal developer entry points. `make test` is what CI runs (.ci/run): it installs what the machine lacks,
+# starts a real Kafka broker and PostgreSQL, runs the whole suite against them, and stops them again.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+KAFKA_PORT ?= 9092
+PGPORT_SIGNAAL ?= 55432
+PYTEST_ARGS ?=
+export KAFKA_PORT PGPORT_SIGNAAL
+
+.PHONY: help venv demo test lint services-up services-down clean
+
+help:
+	@echo "make venv           create .venv and install signaal with its dev tools"
+	@echo "make demo           run the embedded demo (in-process bus, SQLite)"
+	@echo "make test           full test suite against real Kafka + PostgreSQL + Chromium"
+	@echo "make lint           ruff check"
+	@echo "make services-up    start Kafka (:$(KAFKA_PORT)) and PostgreSQL (:$(PGPORT_SIGNAAL)) for local runs"
+	@echo "make services-down  stop them"
+	@echo "make clean          stop services, remove .local/ state and caches (keeps .venv)"
+
+venv: $(VENV)/.installed
+
+# The stamp is newer than pyproject.toml once the install succeeded, so this only re-runs after it changes.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing signaal and its dev tools into $(VENV) (log: $(VENV)/install.log)"
+	@$(VENV)/bin/pip install --disable-pip-version-check -e '.[dev]' >$(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; exit 1; }
+	@touch $@
+
+demo: venv
+	$(VENV)/bin/signaal demo
+
+# Services are stopped on every exit path (the trap; INT/TERM go through it too), and the recipe exits with
+# pytest's own status. Stopping is silent unless it fails, so pytest's summary stays the last line printed.
+STOP_SERVICES := scripts/kafka-local stop >/dev/null 2>&1 || echo "make test: kafka-local stop failed" >&2; \
+	scripts/postgres-local stop >/dev/null 2>&1 || echo "make test: postgres-local stop failed" >&2
+
+test: venv
+	scripts/install-system-deps
+	@trap 'rc=$$?; $(STOP_SERVICES); exit $$rc' EXIT; trap 'exit 130' INT TERM; \
+	scripts/kafka-local start >/dev/null; \
+	database_url=$$(scripts/postgres-local start); \
+	SIGNAAL_TEST_KAFKA=127.0.0.1:$(KAFKA_PORT) SIGNAAL_TEST_DATABASE_URL=$$database_url \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+services-up:
+	scripts/kafka-local start
+	scripts/postgres-local start
+
+services-down:
+	scripts/kafka-local stop
+	scripts/postgres-local stop
+
+clean: services-down
+	rm -rf .local build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

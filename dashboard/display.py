@@ -1,0 +1,66 @@
+"""Making stranger-written text and UTC timestamps safe and readable for the wall.
+
+Plotly renders a subset of HTML in hover text and labels (``<b>``, ``<a href>``, ``<br>`` ...), so any text
+that came from a post must be escaped before it goes into a figure. Dash components escape on their own:
+pass post text as ``children`` and never through markdown or ``dangerously_allow_html``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")  # the crisis room reads clock time, not UTC
+_WHITESPACE = re.compile(r"\s+")
+
+
+def plain(text: str | None, limit: int | None = None) -> str:
+    """Collapse whitespace (newlines would break layout) and cut long text with an ellipsis."""
+    flat = _WHITESPACE.sub(" ", text or "").strip()
+    if limit is not None and len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat
+
+
+def escape_plotly(text: str | None, *, limit: int | None = None, width: int | None = None) -> str:
+    """Text that plotly shows literally: tags become entities. Line breaks we add ourselves come after
+    escaping, so they are the only markup in the result."""
+    flat = plain(text, limit)
+    lines = textwrap.wrap(flat, width, break_long_words=True) if width and flat else [flat]
+    return "<br>".join(html.escape(line, quote=False) for line in lines)
+
+
+def parse_time(value: object) -> datetime | None:
+    """ISO 8601 (or a datetime) to an aware UTC datetime; naive times are taken as UTC, garbage as None."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def to_local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TZ)
+
+
+def naive_local(moment: datetime) -> datetime:
+    """Plotly drops UTC offsets from dates, so axes get local wall-clock time without a zone."""
+    return to_local(moment).replace(tzinfo=None)
+
+
+def clock(moment: datetime | None, *, seconds: bool = False) -> str:
+    if moment is None:
+        return "–"
+    return to_local(moment).strftime("%H:%M:%S" if seconds else "%H:%M")

@@ -1,0 +1,82 @@
+"""Posts per minute over the last hours: the shape a crisis room reads a spike from.
+
+Pure: ``[{"start": datetime | ISO str, "count": n}]`` in (the shape of both ``LiveFeed.volume()`` and the
+API's ``/api/stats/volume`` points), ``go.Figure`` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import plotly.graph_objects as go
+
+from dashboard.display import naive_local, parse_time
+
+BAR = "#3c6e91"
+PARTIAL = "#a9c1d3"
+GRID = "#e3e8ec"
+
+
+def volume_figure(
+    points: Iterable[Mapping[str, Any]],
+    *,
+    now: datetime | None = None,
+    bucket: timedelta = timedelta(minutes=1),
+    uirevision: str = "live-volume",
+) -> go.Figure:
+    """Bars per bucket in local (Amsterdam) clock time; an empty series gives an empty chart that says so.
+
+    The bucket still running at ``now`` is drawn paler: it is only partly counted, and a full-colour short
+    bar at the end would read as the crisis dying down.
+    """
+    now = now or datetime.now(UTC)
+    rows = []
+    for point in points:
+        start, count = parse_time(point.get("start")), point.get("count")
+        if start is None or not isinstance(count, int) or isinstance(count, bool):
+            continue
+        rows.append((start, count))
+    rows.sort()
+    counts = [count for _, count in rows]
+    colours = [PARTIAL if start + bucket > now else BAR for start, _ in rows]
+
+    fig = go.Figure(
+        go.Bar(
+            x=[naive_local(start) for start, _ in rows],
+            y=counts,
+            marker={"color": colours, "line": {"width": 0}},
+            hovertemplate="%{x|%H:%M}  <b>%{y}</b> posts<extra></extra>",
+            name="posts per minute",
+        )
+    )
+    fig.update_layout(
+        margin={"l": 44, "r": 12, "t": 8, "b": 28},
+        bargap=0.08,
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+        showlegend=False,
+        uirevision=uirevision,
+        font={"size": 12, "color": "#33414e"},
+        xaxis={"type": "date", "tickformat": "%H:%M", "showgrid": False, "fixedrange": True},
+        yaxis={
+            "title": {"text": "posts/min", "standoff": 6},
+            "gridcolor": GRID,
+            "rangemode": "tozero",
+            "fixedrange": True,
+            "tickformat": "d",
+        },
+    )
+    if not any(counts):
+        fig.add_annotation(
+            text="No posts in this period",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font={"size": 14, "color": "#8797a6"},
+        )
+        fig.update_yaxes(range=[0, 5])
+    return fig

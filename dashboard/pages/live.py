@@ -1,0 +1,151 @@
+"""The live page: map of recent posts, posts-per-minute chart, newest posts and the feed's health.
+
+Every refresh reads an in-memory snapshot of the process's LiveFeed, so callbacks cost milliseconds and
+never wait on the network. Post text is shown as plain Dash children (escaped by React) and escaped before
+it goes into any figure.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dash
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+
+from dashboard.client import FeedStatus, LiveFeed, LivePost, live_feed
+from dashboard.display import clock, parse_time, plain
+from dashboard.figures import map_figure, volume_figure
+from dashboard.figures.geodata import load_outline, load_places
+from dashboard.settings import DashboardSettings, current_settings
+
+dash.register_page(__name__, path="/", title="Live · Signaal", name="Live")
+
+BLIND_SPOT = "Signaal cannot see closed groups or messaging apps."
+GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True, "displayModeBar": False}
+
+
+def _feed(settings: DashboardSettings) -> LiveFeed:
+    return live_feed(settings.api_url, history=timedelta(hours=settings.history_hours))
+
+
+def _map(feed: LiveFeed, settings: DashboardSettings) -> Any:
+    return map_figure(feed.snapshot(), style=settings.map_style, outline=load_outline(), places=load_places())
+
+
+def _volume(feed: LiveFeed, settings: DashboardSettings) -> Any:
+    return volume_figure(feed.volume(since=datetime.now(UTC) - timedelta(hours=settings.history_hours)))
+
+
+def post_item(post: LivePost) -> html.Li:
+    created = parse_time(post["created_at"])
+    return html.Li(
+        className="post",
+        children=[
+            html.Div(
+                className="post-meta",
+                children=[
+                    html.Time(clock(created, seconds=True), dateTime=post["created_at"]),
+                    html.Span(plain(post["area"], 40) or "no area", className="area"),
+                    html.Span("" if post["lat"] is not None else "not on map", className="nogeo"),
+                ],
+            ),
+            # Plain children: React escapes it, so a post can never become markup on the wall.
+            html.Div(plain(post["text"], 280), className="post-text"),
+        ],
+    )
+
+
+def status_line(status: FeedStatus) -> list[Any]:
+    if status.connected:
+        state, label = "ok", "Live"
+    elif status.state == "connecting":
+        state, label = "wait", "Connecting…"
+    else:
+        state, label = "down", f"Reconnecting… (attempt {status.reconnects})"
+    parts: list[Any] = [
+        html.Span(className=f"dot {state}"),
+        html.Span(label, className=f"state {state}"),
+        html.Span(f"{status.buffered:,} posts in buffer", className="fact"),
+        html.Span(f"last post {clock(status.last_post_at, seconds=True)}", className="fact"),
+        html.Span(f"{status.posts_per_minute:.1f} posts/min (5-min avg)", className="fact"),
+    ]
+    if not status.connected and status.last_post_at is not None:
+        parts.append(html.Span("showing data up to the last post received", className="fact warn"))
+    parts.append(html.Span(BLIND_SPOT, className="blind-spot"))
+    return parts
+
+
+def layout(**_query: str) -> html.Div:
+    settings = current_settings()
+    feed = _feed(settings)
+    return html.Div(
+        className="live",
+        children=[
+            dcc.Interval(id="live-tick", interval=settings.refresh_ms),
+            dcc.Store(id="live-seen"),
+            html.Header(
+                className="live-header",
+                children=[
+                    html.H1(["Signaal", html.Span(" · Live", className="page")]),
+                    html.Div(status_line(feed.status()), id="live-status", className="status", role="status"),
+                ],
+            ),
+            html.Section(
+                className="panel map-panel",
+                children=dcc.Graph(
+                    id="live-map", figure=_map(feed, settings), config=GRAPH_CONFIG, className="map-graph"
+                ),
+            ),
+            html.Aside(
+                className="panel feed-panel",
+                children=[
+                    html.H2(f"Newest {settings.newest_posts} posts"),
+                    html.Ol(
+                        [post_item(p) for p in feed.snapshot(limit=settings.newest_posts)],
+                        id="live-posts",
+                        className="post-list",
+                    ),
+                ],
+            ),
+            html.Section(
+                className="panel volume-panel",
+                children=[
+                    html.H2(f"Posts per minute · last {settings.history_hours:g} hours"),
+                    dcc.Graph(
+                        id="live-volume",
+                        figure=_volume(feed, settings),
+                        config=GRAPH_CONFIG,
+                        className="volume-graph",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+@callback(
+    Output("live-map", "figure"),
+    Output("live-volume", "figure"),
+    Output("live-posts", "children"),
+    Output("live-status", "children"),
+    Output("live-seen", "data"),
+    Input("live-tick", "n_intervals"),
+    State("live-seen", "data"),
+)
+def refresh(_tick: int | None, seen: str | None) -> tuple[Any, ...]:
+    settings = current_settings()
+    feed = _feed(settings)
+    status = status_line(feed.status())
+    # Ages (map colours) and the chart's time window move each minute even when no post arrives.
+    current = f"{feed.version}@{datetime.now(UTC):%H%M}"
+    if current == seen:
+        return no_update, no_update, no_update, status, no_update
+    full = _map(feed, settings)
+    # The outline layers are the bulk of the figure and never change: send only traces and view.
+    patch = Patch()
+    patch["data"] = [trace.to_plotly_json() for trace in full.data]
+    patch["layout"]["map"]["center"] = full.layout.map.center.to_plotly_json()
+    patch["layout"]["map"]["zoom"] = full.layout.map.zoom
+    posts = [post_item(p) for p in feed.snapshot(limit=settings.newest_posts)]
+    return patch, _volume(feed, settings), posts, status, current

@@ -1,0 +1,218 @@
+"""The bus on Apache Kafka, through kafka-python.
+
+Delivery is at-least-once end to end: the producer waits for all in-sync replicas and retries idempotently
+(no duplicates from its own retries), and consumers never auto-commit, so an offset is committed only after
+the service has stored what it polled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExistsError
+
+from streams.bus.base import Message
+
+# Short enough that a dead broker is reported within seconds, long enough for a busy single node.
+DEFAULT_TIMEOUTS_MS = {
+    "request_timeout_ms": 15_000,
+    "delivery_timeout_ms": 60_000,
+    "max_block_ms": 30_000,
+}
+
+
+class DeliveryError(RuntimeError):
+    """Records could not be delivered; ``topics`` names where they were going."""
+
+    def __init__(self, message: str, topics: list[str]) -> None:
+        super().__init__(message)
+        self.topics = topics
+
+
+def bootstrap_list(bootstrap: str) -> list[str]:
+    """``"a:9092, b:9092"`` -> ``["a:9092", "b:9092"]``; an empty string is a configuration error."""
+    servers = [s.strip() for s in bootstrap.split(",") if s.strip()]
+    if not servers:
+        raise ValueError("no Kafka bootstrap servers given")
+    return servers
+
+
+class KafkaBus:
+    """A producer shared by all publishers of the process, and consumers made on demand.
+
+    ``publish`` only queues: a record that cannot be delivered (broker gone, topic refused, too large) is
+    reported by the next ``flush``, which raises :class:`DeliveryError` naming the topics. The producer is
+    made on first use, so a process that only consumes never opens one.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        client_id: str = "signaal",
+        producer_config: Mapping[str, Any] | None = None,
+        consumer_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._servers = bootstrap_list(bootstrap)
+        self._client_id = client_id
+        self._producer_config = {**DEFAULT_TIMEOUTS_MS, **(producer_config or {})}
+        self._consumer_config = dict(consumer_config or {})
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+        # Records sent but not yet acknowledged, and failures not yet reported, per topic. The producer's
+        # I/O thread updates them from its callbacks, hence the lock.
+        self._pending: Counter[str] = Counter()
+        self._failed: Counter[str] = Counter()
+        self._first_error: BaseException | None = None
+        self._closed = False
+
+    def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the bus is closed")
+            self._pending[topic] += 1
+        try:
+            future = self._producer_or_connect().send(topic, value=value, key=key)
+        except KafkaConfigurationError:
+            self._settle(topic, None)
+            raise
+        except KafkaError as error:  # broker unreachable, no metadata within max_block_ms, record too large
+            self._settle(topic, error)
+            return
+        except Exception:  # a caller's mistake (e.g. str instead of bytes): say so now, not at flush
+            with self._lock:
+                self._pending[topic] -= 1
+            raise
+        future.add_callback(lambda _metadata: self._settle(topic, None))
+        future.add_errback(lambda error: self._settle(topic, error))
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        producer = self._producer
+        if producer is not None:
+            try:
+                producer.flush(timeout=timeout_s)
+            except KafkaError as error:  # the timeout ran out with records still in flight
+                with self._lock:
+                    waiting = sorted(t for t, n in self._pending.items() if n > 0)
+                raise DeliveryError(
+                    f"Kafka at {','.join(self._servers)} did not acknowledge records for topic(s) "
+                    f"{', '.join(waiting)} within {timeout_s} s: {error}",
+                    waiting,
+                ) from error
+        with self._lock:
+            failed, first = dict(self._failed), self._first_error
+            self._failed.clear()
+            self._first_error = None
+        if failed:
+            topics = sorted(failed)
+            counts = ", ".join(f"{failed[t]} to {t!r}" for t in topics)
+            raise DeliveryError(
+                f"Kafka at {','.join(self._servers)} did not accept {sum(failed.values())} record(s) "
+                f"({counts}): {type(first).__name__}: {first}",
+                topics,
+            ) from first
+
+    def consumer(self, topics: list[str], group: str) -> KafkaBusConsumer:
+        return KafkaBusConsumer(
+            KafkaConsumer(
+                *topics,
+                bootstrap_servers=self._servers,
+                client_id=f"{self._client_id}-{group}",
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                **self._consumer_config,
+            )
+        )
+
+    def close(self) -> None:
+        """Deliver what is queued (best effort) and release the producer; failures are not raised here."""
+        with self._lock:
+            self._closed = True
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.close(timeout=self._producer_config["request_timeout_ms"] / 1000)
+
+    def _producer_or_connect(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                config = dict(self._producer_config)
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self._servers,
+                    client_id=f"{self._client_id}-producer",
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=config.pop("linger_ms", 5),
+                    bootstrap_timeout_ms=config.pop("bootstrap_timeout_ms", config["max_block_ms"]),
+                    **config,
+                )
+            return self._producer
+
+    def _settle(self, topic: str, error: BaseException | None) -> None:
+        with self._lock:
+            self._pending[topic] -= 1
+            if error is not None:
+                self._failed[topic] += 1
+                self._first_error = self._first_error or error
+
+
+class KafkaBusConsumer:
+    """A KafkaConsumer behind the bus interface; like it, meant for one thread."""
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
+        self._consumer = consumer
+
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[Message]:
+        batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        return [
+            Message(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                key=r.key,
+                value=r.value,
+                timestamp_ms=r.timestamp,
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    def commit(self) -> None:
+        """Commit the position after everything ``poll`` returned, on the partitions this member still owns.
+
+        After a rebalance the partitions it lost are not committed: their new owner starts from the last
+        commit and delivers those records again, which is the at-least-once promise.
+        """
+        self._consumer.commit()
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+def ensure_topics(bootstrap: str, topics: Mapping[str, int], replication_factor: int = 1) -> list[str]:
+    """Create the topics that do not exist yet, with the given partition counts; return the ones created.
+
+    An existing topic is left as it is, even with another partition count: adding partitions would move
+    keys to other partitions and break per-key order for records already written.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_list(bootstrap), client_id="signaal-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = {name: n for name, n in topics.items() if name not in existing}
+        created: list[str] = []
+        for name, partitions in missing.items():
+            try:
+                admin.create_topics(
+                    {name: {"num_partitions": partitions, "replication_factor": replication_factor}},
+                    wait_for_metadata=True,
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:  # another process won the race
+                pass
+        return created
+    finally:
+        admin.close()

@@ -1,0 +1,289 @@
+"""Splitting files into raw records: JSON Lines, JSON arrays (as PHEME ships), v2 response documents and
+CSV, each optionally gzip-compressed. Records are streamed; only a pretty-printed document is read whole.
+
+Nothing is dropped: a line or element that is broken still becomes a RawRecord carrying its text, so parsing
+fails with the reason and the record lands in the dead-letter store. Problems with a file as a whole (a CSV
+header without a text column, a truncated gzip stream) raise ParseError after every readable record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from streams.formats.base import AUTO, ParseError, RawRecord, check_format
+from streams.formats.csv import CsvMapping, read_csv
+from streams.formats.decode import MAX_RECORD_BYTES, loads, remember
+from streams.formats.sniff import sniff_record
+
+CHUNK = 1 << 20
+# The longest line or array element the reader decodes. It is larger than one record's limit because a v2
+# response page (twarc's JSON Lines) holds up to 100 tweets with their includes; each tweet split from it
+# is still held to the record limit when parsed, as is any other record between the two limits.
+MAX_LINE_BYTES = 16 * MAX_RECORD_BYTES
+# A pretty-printed document is decoded whole; past this size it is read line by line instead.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+_BOM = "\ufeff"
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_decoder = json.JSONDecoder()
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    # Compression is recognised by content, not name: exports get renamed.
+    with path.open("rb") as raw:
+        if raw.read(2) == _GZIP_MAGIC:
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            raw.seek(0)
+            yield raw
+
+
+def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
+    try:
+        return stream.read(size)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ParseError(f"{path}: compressed data is broken or cut short ({error})") from None
+
+
+def _readline(stream: IO[bytes], limit: int, path: Path) -> bytes:
+    try:
+        return stream.readline(limit)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ParseError(f"{path}: compressed data is broken or cut short ({error})") from None
+
+
+def container(path: Path) -> str:
+    """How a file is laid out: "empty", "array", "object" (JSON Lines or one document) or "csv"."""
+    with _open(Path(path)) as stream:
+        while True:
+            head = _read(stream, 4096, path)
+            if not head:
+                return "empty"
+            first = head.decode("utf-8", "replace").lstrip(_BOM + " \t\r\n")[:1]
+            if first:
+                return {"[": "array", "{": "object"}.get(first, "csv")
+
+
+class _State:
+    """Per-file reading state: the format to assume for records that cannot be sniffed."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.guess = fmt if fmt != AUTO else "jsonl"
+
+
+def _is_v2_response(obj: dict[str, Any]) -> bool:
+    return isinstance(obj.get("data"), list | dict) and "platform" not in obj
+
+
+def _split_v2(obj: dict[str, Any], source: str) -> Iterator[RawRecord]:
+    """One record per tweet of a v2 response, each with its own author and place so it parses standalone."""
+    data = obj["data"]
+    tweets = data if isinstance(data, list) else [data]
+    includes = obj.get("includes") if isinstance(obj.get("includes"), dict) else {}
+    by_id: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind in ("users", "places"):
+        items = includes.get(kind)
+        listed = items if isinstance(items, list) else ()
+        by_id[kind] = {str(item.get("id")): item for item in listed if isinstance(item, dict)}
+    for index, tweet in enumerate(tweets):
+        attached: dict[str, list[dict[str, Any]]] = {}
+        if isinstance(tweet, dict):
+            user = by_id["users"].get(str(tweet.get("author_id")))
+            if user is not None:
+                attached["users"] = [user]
+            geo = tweet.get("geo")
+            place = by_id["places"].get(str(geo.get("place_id"))) if isinstance(geo, dict) else None
+            if place is not None:
+                attached["places"] = [place]
+        wrapped = {"data": tweet, "includes": attached}
+        text = json.dumps(wrapped, ensure_ascii=False, separators=(",", ":"))
+        remember(text, wrapped)
+        yield RawRecord(f"{source}#{index}", text, "twitter_v2")
+
+
+def _from_object(obj: Any, text: str, source: str, state: _State) -> Iterator[RawRecord]:
+    if isinstance(obj, dict) and state.fmt in (AUTO, "twitter_v2") and _is_v2_response(obj):
+        state.guess = "twitter_v2"
+        yield from _split_v2(obj, source)
+        return
+    fmt = state.fmt
+    if fmt == AUTO:
+        try:
+            fmt = state.guess = sniff_record(obj)
+        except ParseError:
+            fmt = state.guess  # parsing as the file's format gives the most useful reason
+    remember(text, obj)
+    yield RawRecord(source, text, fmt)
+
+
+def _from_text(text: str, source: str, state: _State) -> Iterator[RawRecord]:
+    if state.fmt not in (AUTO, "twitter_v2"):
+        yield RawRecord(source, text, state.fmt)  # the parser decodes it; no need to here
+        return
+    try:
+        obj = loads(text, source, MAX_LINE_BYTES)
+    except ParseError:
+        yield RawRecord(source, text, state.guess)
+        return
+    yield from _from_object(obj, text, source, state)
+
+
+def _lines(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord]:
+    limit = MAX_LINE_BYTES + 1
+    number = 0
+    while line := _readline(stream, limit, path):
+        number += 1
+        if len(line) == limit and not line.endswith(b"\n"):
+            # Over the line limit: keep the head (parsing rejects it for its size) and skip the rest.
+            while (rest := _readline(stream, CHUNK, path)) and not rest.endswith(b"\n"):
+                pass
+        text = line.decode("utf-8", "surrogateescape").strip()
+        if number == 1:
+            text = text.lstrip(_BOM)
+        if text:
+            yield from _from_text(text, f"{path}:{number}", state)
+
+
+class _Buffer:
+    """Decoded text of a stream, filled a chunk at a time; ``pos`` marks what has been consumed."""
+
+    def __init__(self, stream: IO[bytes], path: Path) -> None:
+        self._stream = stream
+        self._path = path
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+
+    def fill(self) -> bool:
+        """Append the next chunk, dropping consumed text; False when the stream had nothing more."""
+        if self.eof:
+            return False
+        chunk = _read(self._stream, CHUNK, self._path)
+        self.eof = not chunk
+        self.text = self.text[self.pos :] + self._utf8.decode(chunk, final=self.eof)
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next non-whitespace character ("" at the end), skipping whitespace."""
+        while True:
+            self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]  # "*" always matches
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self.fill():
+                return ""
+
+    def rest(self, limit: int) -> str:
+        """Everything from ``pos`` on, up to ``limit`` + 1 characters (enough to show it is too long)."""
+        while len(self.text) - self.pos <= limit and self.fill():
+            pass
+        return self.text[self.pos : self.pos + limit + 1]
+
+
+def _array(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord]:
+    buffer = _Buffer(stream, path)
+    if buffer.peek() == _BOM:
+        buffer.pos += 1
+    buffer.peek()
+    buffer.pos += 1  # the opening bracket, checked by container()
+    index = 0
+    prefix = f"{path}#"
+    while True:
+        char = buffer.peek()
+        if char == "]":
+            buffer.pos += 1
+            if buffer.peek():  # text after the array
+                yield RawRecord(f"{path}#{index}", buffer.rest(MAX_RECORD_BYTES), state.guess)
+            return
+        if index:
+            if char != ",":
+                break
+            buffer.pos += 1
+            char = buffer.peek()
+        if not char:
+            break
+        decoded = _element(buffer)
+        if decoded is None:
+            break
+        obj, end = decoded
+        yield from _from_object(obj, buffer.text[buffer.pos : end], f"{prefix}{index}", state)
+        buffer.pos = end
+        index += 1
+    # Truncated or broken: everything good before the break has been yielded; the rest is one failing record.
+    yield RawRecord(f"{path}#{index}", buffer.rest(MAX_RECORD_BYTES), state.guess)
+
+
+def _element(buffer: _Buffer) -> tuple[Any, int] | None:
+    """Decode the value at ``buffer.pos``, reading more as needed; None if it is broken or too large."""
+    while True:
+        try:
+            obj, end = _decoder.raw_decode(buffer.text, buffer.pos)
+        except json.JSONDecodeError:
+            if len(buffer.text) - buffer.pos > MAX_LINE_BYTES or not buffer.fill():
+                return None
+            continue
+        except RecursionError:
+            return None
+        # A number can end at the edge of the buffer while the file goes on; objects end on their brace.
+        if end < len(buffer.text) or buffer.eof or not buffer.fill():
+            return obj, end
+
+
+def _document(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord] | None:
+    """A single (pretty-printed) JSON document, or None if the file is not one."""
+    data = _read(stream, MAX_DOCUMENT_BYTES + 1, path)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return None
+    text = data.decode("utf-8", "surrogateescape").strip().lstrip(_BOM)
+    try:
+        obj = loads(text, str(path), MAX_DOCUMENT_BYTES)
+    except (ParseError, json.JSONDecodeError, RecursionError):
+        return None
+    return _from_object(obj, text, f"{path}#0", state)
+
+
+def read_records(path: Path, fmt: str = AUTO, csv_mapping: CsvMapping | None = None) -> Iterator[RawRecord]:
+    """The records of one file, in order. ``fmt`` "auto" sniffs the file and then each JSON record."""
+    check_format(fmt)
+    path = Path(path)
+    layout = container(path)
+    if layout == "empty":
+        return
+    state = _State(fmt)
+    with _open(path) as stream:
+        if fmt == "csv" or (fmt == AUTO and layout == "csv"):
+            yield from read_csv(stream, str(path), csv_mapping or CsvMapping())
+        elif layout == "array":
+            yield from _array(stream, path, state)
+        elif layout == "object" and _first_line_is_json(stream, path):
+            stream.seek(0)
+            yield from _lines(stream, path, state)
+        else:
+            stream.seek(0)
+            records = _document(stream, path, state) if layout == "object" else None
+            if records is None:
+                stream.seek(0)
+                records = _lines(stream, path, state)
+            yield from records
+
+
+def _first_line_is_json(stream: IO[bytes], path: Path) -> bool:
+    line = _readline(stream, MAX_LINE_BYTES + 1, path)
+    try:
+        _decoder.decode(line.decode("utf-8", "surrogateescape").strip().lstrip(_BOM))
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True

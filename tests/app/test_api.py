@@ -1,0 +1,120 @@
+"""The service end to end in one process: ingest -> bus -> consumer -> storage -> REST and WebSocket."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+
+
+def wait_for_total(
+    client: TestClient, expected: int, path: str = "/api/posts", timeout_s: float = 10
+) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = client.get(path).json()
+        if body["total"] == expected or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}", kafka_bootstrap_servers=None, _env_file=None
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def native(post_id: str, text: str = "Feest in Haren vanavond!", **extra: object) -> str:
+    record = {
+        "platform": "scenario",
+        "id": post_id,
+        "author": "@merthe",
+        "created_at": "2012-09-21T18:00:00Z",
+        "text": text,
+        **extra,
+    }
+    return json.dumps(record)
+
+
+def test_ingested_posts_are_stored_once_and_broken_lines_dead_lettered(client: TestClient) -> None:
+    body = "\n".join([native("1"), native("2"), "{broken", native("3"), '{"platform": "x"}', ""])
+    result = client.post("/api/ingest", content=body, params={"source": "unit"}).json()
+    assert (result["accepted"], result["rejected"]) == (3, 2)
+    assert [error["line"] for error in result["errors"]] == [3, 5]
+
+    assert wait_for_total(client, 3)["total"] == 3
+    assert wait_for_total(client, 2, "/api/deadletter")["total"] == 2
+
+    again = client.post("/api/ingest", content=body, params={"source": "unit"}).json()
+    assert again["accepted"] == 3
+    time.sleep(0.5)
+    assert client.get("/api/posts").json()["total"] == 3
+    assert client.get("/api/deadletter").json()["total"] == 2
+    assert client.get("/api/status").json()["pipeline"]["duplicates"] == 3
+
+
+def test_authors_are_pseudonymised_and_posts_enriched(client: TestClient) -> None:
+    client.post(
+        "/api/ingest",
+        content=native("7", "Rellen in Haren, politie is er", coordinates={"lat": 53.17, "lon": 6.61}),
+    )
+    [post] = wait_for_total(client, 1)["items"]
+    assert "merthe" not in json.dumps(post)
+    assert post["author"].startswith("p_")
+    assert post["area"] == "Haren"
+    assert post["places"] == ["Haren"]
+    assert post["lang"] == "nl"
+    assert post["cell"]
+
+
+def test_invalid_utf8_and_oversized_bodies_are_refused_clearly(client: TestClient) -> None:
+    result = client.post("/api/ingest", content=native("8").encode() + b"\n\xff\xfe{}\n").json()
+    assert result["rejected"] == 1
+    assert "UTF-8" in result["errors"][0]["reason"]
+    [letter] = wait_for_total(client, 1, "/api/deadletter")["items"]
+    assert letter["raw_bytes"] == 4
+
+
+def test_query_parameters_are_validated(client: TestClient) -> None:
+    assert client.get("/api/posts", params={"bbox": "1,2,3"}).status_code == 422
+    assert client.get("/api/posts", params={"bbox": "7,53,6,54"}).status_code == 422
+    assert client.get("/api/posts", params={"since": "2012-09-21T18:00:00"}).status_code == 422
+    assert client.post("/api/ingest", params={"format": "myspace"}, content="{}").status_code == 422
+
+
+def test_volume_per_minute(client: TestClient) -> None:
+    lines = [native(str(i), created_at=f"2012-09-21T18:0{i // 3}:0{i % 3}Z") for i in range(6)]
+    client.post("/api/ingest", content="\n".join(lines))
+    wait_for_total(client, 6)
+    volume = client.get("/api/stats/volume", params={"bucket": 60}).json()
+    assert [p["count"] for p in volume["points"]] == [3, 3]
+    assert volume["points"][0]["start"].startswith("2012-09-21T18:00:00")
+
+
+def test_live_websocket_pushes_new_posts(client: TestClient) -> None:
+    with client.websocket_connect("/ws/live") as websocket:
+        assert websocket.receive_json()["type"] == "hello"
+        client.post("/api/ingest", content=native("42", "<script>alert(1)</script>"))
+        message = websocket.receive_json()
+    assert message["type"] == "post"
+    assert message["data"]["key"] == "scenario:42"
+    assert message["data"]["text"] == "<script>alert(1)</script>"  # escaped where shown, not here
+    assert "author" not in message["data"]
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": True, "consumer": True}
+    assert client.get("/openapi.json").json()["paths"]["/api/ingest"]

@@ -1,0 +1,106 @@
+"""The Dash app and the live page's callback, in-process against the contract server (no browser)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import dash
+import pytest
+from dash import no_update
+
+from dashboard.app import create_app
+from dashboard.client import live_feed
+from tests.dashboard.contract_api import ContractApi, make_post
+
+XSS = '<img src=x onerror="window.__xss=1">'
+
+
+@pytest.fixture
+def api() -> Iterator[ContractApi]:
+    server = ContractApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(api: ContractApi) -> Iterator[dash.Dash]:
+    application = create_app(api.url, refresh_ms=500)
+    yield application
+    live_feed(api.url).stop()
+
+
+def live_page() -> ModuleType:
+    # Dash imports pages by file path under its own module name; this is the module it registered.
+    [module] = [m for name, m in sys.modules.items() if name.endswith("pages.live") and m is not None]
+    return module
+
+
+def texts(component: Any) -> list[str]:
+    """All string children in a Dash component tree."""
+    if isinstance(component, str):
+        return [component]
+    if isinstance(component, list | tuple):
+        return [t for c in component for t in texts(c)]
+    children = getattr(component, "children", None)
+    return texts(children) if children is not None else []
+
+
+def ids(component: Any) -> set[str]:
+    found = {component.id} if isinstance(getattr(component, "id", None), str) else set()
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str):
+            found |= ids(child)
+    return found
+
+
+def test_serves_the_live_page_and_its_callbacks(app: dash.Dash) -> None:
+    client = app.server.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/_dash-layout").status_code == 200
+    deps = client.get("/_dash-dependencies").get_data(as_text=True)
+    assert "live-map.figure" in deps and "live-posts.children" in deps
+    assert dash.page_registry["pages.live"]["path"] == "/"
+    # No CDN: the wall may have no internet.
+    index = client.get("/").get_data(as_text=True)
+    assert "cdn." not in index and "unpkg" not in index
+
+
+def test_refresh_shows_posts_as_plain_text_and_skips_idle_ticks(app: dash.Dash, api: ContractApi) -> None:
+    page = live_page()
+    api.store_only(make_post(XSS, author="should_never_show"))
+    with app.server.test_request_context("/"):
+        layout = page.layout()
+    assert {"live-tick", "live-map", "live-volume", "live-posts", "live-status"} <= ids(layout)
+    feed = live_feed(api.url)
+    deadline = time.monotonic() + 10
+    while not feed.snapshot() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    with app.server.test_request_context("/"):
+        figure, volume, posts, status, seen = page.refresh(1, None)
+    assert XSS in texts(posts)  # a plain string child: React renders it as text, never as markup
+    assert "should_never_show" not in repr(posts) + repr(figure)
+    assert any("closed groups or messaging apps" in t for t in texts(status))
+    assert volume.data[0].type == "bar"
+    assert seen
+
+    # Once the feed has caught up, ticks without news send nothing but the status line.
+    for tick in range(2, 100):
+        with app.server.test_request_context("/"):
+            figure2, volume2, posts2, status2, seen2 = page.refresh(tick, seen)
+        if seen2 is no_update:
+            break
+        seen = seen2
+        time.sleep(0.05)
+    assert figure2 is no_update and volume2 is no_update and posts2 is no_update
+    assert status2  # the status line always refreshes: it is how the room sees a dead feed
+
+
+def test_rejects_a_refresh_that_would_melt_the_server() -> None:
+    with pytest.raises(ValueError):
+        create_app("http://127.0.0.1:1", refresh_ms=10)

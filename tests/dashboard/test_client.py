@@ -1,0 +1,237 @@
+"""LiveFeed and ApiClient against a real (tiny) server speaking the API contract: no HTTP or WS mocks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.client import ApiClient, LiveFeed, live_feed, normalise_post, ws_url_for
+from tests.dashboard.contract_api import ContractApi, make_post
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def keys(feed: LiveFeed) -> set[str]:
+    return {p["key"] for p in feed.snapshot()}
+
+
+@pytest.fixture
+def api() -> Iterator[ContractApi]:
+    server = ContractApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_feed() -> Iterator[Callable[..., LiveFeed]]:
+    feeds: list[LiveFeed] = []
+
+    def factory(url: str, **kwargs: object) -> LiveFeed:
+        kwargs.setdefault("backoff_initial", 0.1)
+        kwargs.setdefault("backoff_max", 0.5)
+        feed = LiveFeed(url, **kwargs)  # type: ignore[arg-type]
+        feeds.append(feed)
+        return feed.start()
+
+    yield factory
+    for feed in feeds:
+        feed.stop()
+
+
+def test_ws_url_follows_the_api_scheme() -> None:
+    assert ws_url_for("http://127.0.0.1:8000") == "ws://127.0.0.1:8000/ws/live"
+    assert ws_url_for("https://signaal.example.nl/base/") == "wss://signaal.example.nl/base/ws/live"
+
+
+def test_api_client_speaks_the_contract(api: ContractApi) -> None:
+    old = make_post("oud", created_at=datetime.now(UTC) - timedelta(hours=2))
+    new = make_post("nieuw")
+    api.store_only(old, new)
+    with ApiClient(api.url) as client:
+        assert client.healthz()
+        page = client.posts(since=datetime.now(UTC) - timedelta(hours=1))
+        assert [p["key"] for p in page["items"]] == [new["key"]]
+        assert client.posts(q="OUD")["items"][0]["key"] == old["key"]
+        volume = client.volume(since=datetime.now(UTC) - timedelta(hours=3))
+        assert sum(p["count"] for p in volume["points"]) == 2
+    assert not ApiClient("http://127.0.0.1:9", timeout=0.5).healthz()
+
+
+def test_iter_posts_pages_through_everything(api: ContractApi) -> None:
+    now = datetime.now(UTC)
+    api.store_only(*(make_post(f"p{i}", created_at=now - timedelta(seconds=i)) for i in range(450)))
+    with ApiClient(api.url) as client:
+        items = list(client.iter_posts(since=now - timedelta(hours=1)))
+    assert len(items) == 450
+    assert len({p["key"] for p in items}) == 450
+    assert sum(1 for kind, _ in api.requests if kind == "posts") == 3
+
+
+def test_receives_posts_pushed_over_the_websocket(
+    api: ContractApi, make_feed: Callable[..., LiveFeed]
+) -> None:
+    feed = make_feed(api.url)
+    api.wait_for_clients(1)
+    wait_until(lambda: feed.status().connected, what="connected")
+    post = make_post("<img src=x onerror=alert(1)> rook boven Haren", author="someone_real")
+    api.publish(post)
+    wait_until(lambda: post["key"] in keys(feed), timeout=3, what="pushed post")
+
+    [seen] = feed.snapshot()
+    assert seen["text"] == post["text"]  # kept verbatim: escaping is the renderer's job
+    assert (seen["lat"], seen["lon"]) == (post["lat"], post["lon"])
+    assert "author" not in seen  # pseudonyms never reach the wall
+    status = feed.status()
+    assert status.buffered == 1
+    assert status.last_post_at is not None
+    assert status.last_message_at is not None
+
+
+def test_catches_up_on_posts_stored_before_it_connected(
+    api: ContractApi, make_feed: Callable[..., LiveFeed]
+) -> None:
+    now = datetime.now(UTC)
+    recent = [make_post(f"eerder {i}", created_at=now - timedelta(minutes=i)) for i in range(5)]
+    ancient = make_post("gisteren", created_at=now - timedelta(days=1))
+    api.store_only(*recent, ancient)
+    feed = make_feed(api.url, history=timedelta(hours=3))
+    wait_until(lambda: len(feed.snapshot()) == 5, what="catch-up")
+    assert keys(feed) == {p["key"] for p in recent}
+    assert [p["key"] for p in feed.snapshot()] == [p["key"] for p in recent]  # newest first
+
+
+def test_reconnects_after_server_restart_and_catches_up_missed_posts(
+    api: ContractApi, make_feed: Callable[..., LiveFeed]
+) -> None:
+    feed = make_feed(api.url, catchup_margin=timedelta(minutes=10))
+    api.wait_for_clients(1)
+    before = make_post("voor de herstart")
+    api.publish(before)
+    wait_until(lambda: before["key"] in keys(feed), what="first post")
+
+    api.stop()
+    wait_until(lambda: not feed.status().connected, what="disconnect noticed")
+    assert feed.status().state == "reconnecting"
+    missed = make_post("terwijl de dashboard weg was")
+    api.store_only(missed)  # stored while nobody listened: only the REST catch-up can deliver it
+    requests_before = len(api.requests)
+    api.start()
+
+    wait_until(lambda: feed.status().connected, what="reconnected")
+    wait_until(lambda: missed["key"] in keys(feed), what="missed post caught up")
+    assert feed.status().reconnects >= 1
+    since_asked = [r["since"] for kind, r in api.requests[requests_before:] if kind == "posts"]
+    assert since_asked and all(since_asked)
+    # Catch-up starts from the newest post seen, minus the margin, not from the start of history.
+    since = datetime.fromisoformat(since_asked[0])
+    assert abs(since - (datetime.fromisoformat(before["created_at"]) - timedelta(minutes=10))) < timedelta(
+        seconds=1
+    )
+
+    api.wait_for_clients(1)
+    after = make_post("na de herstart")
+    api.publish(after)
+    wait_until(lambda: after["key"] in keys(feed), timeout=3, what="live again")
+    assert len(feed.snapshot()) == 3  # nothing duplicated by the overlapping catch-up
+
+
+def test_ring_buffer_is_bounded_and_keeps_the_newest(
+    api: ContractApi, make_feed: Callable[..., LiveFeed]
+) -> None:
+    feed = make_feed(api.url, maxlen=50)
+    api.wait_for_clients(1)
+    now = datetime.now(UTC)
+    posts = [make_post(f"p{i}", created_at=now - timedelta(seconds=120 - i)) for i in range(120)]
+    api.publish(*posts)
+    wait_until(lambda: posts[-1]["key"] in keys(feed), what="last post")
+    snap = feed.snapshot()
+    assert len(snap) == 50
+    assert [p["key"] for p in snap] == [p["key"] for p in reversed(posts[-50:])]
+    assert feed.status().buffered == 50
+
+
+def test_ignores_unknown_and_malformed_messages(api: ContractApi, make_feed: Callable[..., LiveFeed]) -> None:
+    feed = make_feed(api.url)
+    api.wait_for_clients(1)
+    api.send_raw("this is not json")
+    api.send_raw('["a", "list"]')
+    api.send_raw('{"type": "alert", "data": {"kind": "spike", "area": "Haren"}}')
+    api.send_raw('{"type": "something-new", "data": 42}')
+    api.send_raw('{"type": "post", "data": {"text": "no key"}}')
+    post = make_post("na de rommel")
+    api.publish(post)
+    wait_until(lambda: post["key"] in keys(feed), timeout=3, what="post after junk")
+    assert keys(feed) == {post["key"]}
+    assert feed.alerts() == [{"kind": "spike", "area": "Haren"}]
+    assert feed.running
+
+
+def test_keeps_retrying_while_the_server_is_down(unused_tcp_port: int) -> None:
+    feed = LiveFeed(f"http://127.0.0.1:{unused_tcp_port}", backoff_initial=0.05, backoff_max=0.1).start()
+    try:
+        wait_until(lambda: feed.status().reconnects >= 3, what="retries")
+        status = feed.status()
+        assert not status.connected
+        assert status.state == "reconnecting"
+        assert status.last_error
+    finally:
+        feed.stop()
+    assert feed.status().state == "stopped"
+    assert not feed.running
+
+
+def test_live_feed_is_one_per_process_and_url(api: ContractApi) -> None:
+    first = live_feed(api.url)
+    try:
+        assert live_feed(api.url + "/") is first
+        assert first.running
+    finally:
+        first.stop()
+
+
+def test_volume_counts_minutes_and_seeding_is_idempotent() -> None:
+    feed = LiveFeed("http://127.0.0.1:9")  # never started: exercises the buffer only
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    feed.add_posts([make_post(created_at=minute + timedelta(seconds=s)) for s in (1, 2, 3)])
+    assert feed.add_posts([{"key": "bad", "created_at": "not a time"}]) == 0
+    seeded = [
+        {"start": minute.isoformat(), "count": 10},
+        {"start": (minute - timedelta(minutes=1)).isoformat(), "count": 4},
+    ]
+    feed.seed_volume(seeded)
+    feed.seed_volume(seeded)
+    points = {p["start"]: p["count"] for p in feed.volume(since=minute - timedelta(minutes=5))}
+    assert points[minute] == 10
+    assert points[minute - timedelta(minutes=1)] == 4
+    assert points[minute - timedelta(minutes=3)] == 0  # gaps are explicit zeros, so the chart shows silence
+    assert len(points) == 8  # five before, this one, the next, and the current minute
+
+
+def test_duplicates_and_snapshot_since() -> None:
+    feed = LiveFeed("http://127.0.0.1:9")
+    now = datetime.now(UTC)
+    old, new = make_post(created_at=now - timedelta(hours=1)), make_post(created_at=now)
+    assert feed.add_posts([old, new, new]) == 2
+    assert feed.add_posts([old]) == 0
+    assert [p["key"] for p in feed.snapshot(since=now - timedelta(minutes=5))] == [new["key"]]
+    assert [p["key"] for p in feed.snapshot(limit=1)] == [new["key"]]
+
+
+def test_normalise_post_drops_what_the_wall_must_not_show() -> None:
+    raw = make_post("x", lat=True, lon=5.0)  # type: ignore[arg-type]
+    post = normalise_post(raw)
+    assert post is not None
+    assert post["lat"] is None and post["lon"] is None
+    assert set(post) == {"key", "created_at", "text", "lat", "lon", "area", "lang", "platform"}
+    assert (
+        normalise_post({"key": "k", "created_at": "2024-01-01T00:00:00", "lat": 999, "lon": 5})["lat"] is None
+    )

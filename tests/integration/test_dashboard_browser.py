@@ -1,0 +1,122 @@
+"""The live dashboard in headless Chromium, fed by a real server speaking the Signaal API contract.
+
+The dashboard runs as its own process (``dashboard.app.run``, as ``signaal dashboard`` starts it), so Dash's
+page registry and the LiveFeed thread are exactly what a user gets.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium.webdriver import Chrome
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.dashboard.contract_api import ContractApi, make_post
+
+XSS = '<img src=x onerror="window.__xss=1">'
+# Installed before any page script runs, so errors thrown while plotly/MapLibre start up are caught too.
+ERROR_TRAP = """
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message)));
+window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def api() -> Iterator[ContractApi]:
+    server = ContractApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dashboard_url(api: ContractApi, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "dashboard.log").open("wb")
+    code = f"from dashboard.app import run; run('127.0.0.1', {port}, {api.url!r})"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"dashboard exited with {process.returncode}: {(tmp_path / 'dashboard.log').read_text()}"
+                )
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("dashboard did not start within 30 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def newest_posts_text(driver: Chrome) -> str:
+    return driver.find_element(By.ID, "live-posts").text
+
+
+def test_live_page_renders_and_shows_pushed_posts_as_text(
+    chromium_driver: Chrome, api: ContractApi, dashboard_url: str
+) -> None:
+    api.store_only(make_post("Rook gezien boven Haren", lat=53.17, lon=6.61))
+    chromium_driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_TRAP})
+    chromium_driver.get(dashboard_url)
+    wait = WebDriverWait(chromium_driver, 20)
+
+    # The map is a MapLibre WebGL canvas with the posts' traces; the volume chart has its bars.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#live-map canvas.maplibregl-canvas"))
+    wait.until(
+        lambda d: d.execute_script("""
+        const gd = document.querySelector('#live-map .js-plotly-plot');
+        const sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+        return !!(sub && sub.map && sub.map.loaded() && gd.data.length === 5);
+    """)
+    )
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#live-volume g.trace.bars path"))
+    wait.until(lambda d: "Rook gezien boven Haren" in newest_posts_text(d))  # caught up over REST
+    status = chromium_driver.find_element(By.ID, "live-status").text
+    assert "cannot see closed groups or messaging apps" in status
+
+    # A post pushed over the WebSocket shows up in the list within ~3 s.
+    api.wait_for_clients(1)
+    marker = f"Brandweer rukt uit naar de Meerweg {uuid.uuid4().hex[:8]}"
+    published = time.monotonic()
+    api.publish(make_post(marker))
+    WebDriverWait(chromium_driver, 3.5, poll_frequency=0.1).until(lambda d: marker in newest_posts_text(d))
+    assert time.monotonic() - published < 3.5
+    assert "Live" in chromium_driver.find_element(By.ID, "live-status").text
+
+    # Hostile text is shown literally and never becomes markup.
+    api.publish(make_post(XSS))
+    WebDriverWait(chromium_driver, 3.5, poll_frequency=0.1).until(lambda d: XSS in newest_posts_text(d))
+    assert not chromium_driver.find_elements(By.CSS_SELECTOR, "#live-posts img")
+    time.sleep(0.5)  # give an onerror handler, had one been created, the chance to run
+    assert chromium_driver.execute_script("return window.__xss") is None
+
+    errors = chromium_driver.execute_script("return window.__errors")
+    assert errors == [], errors

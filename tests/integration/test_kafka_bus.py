@@ -1,0 +1,134 @@
+"""KafkaBus against a real Apache Kafka broker (scripts/kafka-local): commits, redelivery, topics, errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaConfigurationError
+
+from streams.bus import make_bus
+from streams.bus.base import Message
+from streams.bus.kafka import DeliveryError, KafkaBus, KafkaBusConsumer, ensure_topics
+
+
+def drain(consumer: KafkaBusConsumer, until: int, timeout_s: float = 30.0) -> list[Message]:
+    """Poll until ``until`` records came (failing after ``timeout_s``), then briefly for any extra."""
+    got: list[Message] = []
+    deadline = time.monotonic() + timeout_s
+    while len(got) < until:
+        assert time.monotonic() < deadline, f"only {len(got)} of {until} records within {timeout_s} s"
+        got.extend(consumer.poll(0.5))
+    got.extend(consumer.poll(0.5))
+    return got
+
+
+def publish(bus: KafkaBus, topic: str, values: list[bytes]) -> None:
+    for value in values:
+        bus.publish(topic, value, key=value)
+    bus.flush(30)
+
+
+@pytest.fixture
+def bus(kafka_bootstrap: str) -> KafkaBus:
+    bus = KafkaBus(kafka_bootstrap)
+    yield bus  # type: ignore[misc]
+    bus.close()
+
+
+@pytest.fixture
+def topic(kafka_bootstrap: str, unique_topic_prefix: str) -> str:
+    name = f"{unique_topic_prefix}.posts"
+    ensure_topics(kafka_bootstrap, {name: 3})
+    return name
+
+
+def test_committed_records_are_not_seen_again_by_the_group(bus: KafkaBus, topic: str) -> None:
+    sent = [f"post-{i}".encode() for i in range(30)]
+    publish(bus, topic, sent)
+
+    first = bus.consumer([topic], f"{topic}.g")
+    got = drain(first, len(sent))
+    assert sorted(m.value for m in got) == sorted(sent)
+    assert {m.partition for m in got} <= {0, 1, 2}
+    assert all(m.key == m.value and m.timestamp_ms > 0 for m in got)
+    for partition in {m.partition for m in got}:
+        offsets = [m.offset for m in got if m.partition == partition]
+        assert offsets == sorted(offsets)
+    first.commit()
+    first.close()
+
+    second = bus.consumer([topic], f"{topic}.g")
+    # A marker proves the new member is assigned and fetching; only the marker may come, nothing committed.
+    publish(bus, topic, [b"marker"])
+    assert [m.value for m in drain(second, 1)] == [b"marker"]
+    second.close()
+
+
+def test_uncommitted_records_are_redelivered_to_a_new_member(bus: KafkaBus, topic: str) -> None:
+    publish(bus, topic, [b"a", b"b", b"c"])
+    first = bus.consumer([topic], f"{topic}.g")
+    assert len(drain(first, 3)) == 3
+    first.commit()
+    publish(bus, topic, [b"d", b"e"])
+    assert sorted(m.value for m in drain(first, 2)) == [b"d", b"e"]
+    first.close()  # "crashed" after processing d and e, before committing them
+
+    second = bus.consumer([topic], f"{topic}.g")
+    assert sorted(m.value for m in drain(second, 2)) == [b"d", b"e"]
+    second.close()
+
+
+def test_ensure_topics_creates_missing_topics_once(kafka_bootstrap: str, unique_topic_prefix: str) -> None:
+    wide, narrow = f"{unique_topic_prefix}.wide", f"{unique_topic_prefix}.narrow"
+    assert sorted(ensure_topics(kafka_bootstrap, {wide: 3, narrow: 1})) == sorted([wide, narrow])
+    assert ensure_topics(kafka_bootstrap, {wide: 5, narrow: 1}) == []  # existing ones are left alone
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics([wide, narrow])}
+    finally:
+        admin.close()
+    assert described == {wide: 3, narrow: 1}
+
+
+def test_flush_names_the_topic_when_the_broker_is_unreachable(unused_tcp_port: int) -> None:
+    bus = KafkaBus(
+        f"127.0.0.1:{unused_tcp_port}",
+        producer_config={"max_block_ms": 1000, "request_timeout_ms": 1000, "delivery_timeout_ms": 2000},
+    )
+    start = time.monotonic()
+    bus.publish("signaal.posts", b"x")  # queues; must not raise
+    with pytest.raises(DeliveryError, match=r"signaal\.posts") as caught:
+        bus.flush(10)
+    assert caught.value.topics == ["signaal.posts"]
+    assert f"127.0.0.1:{unused_tcp_port}" in str(caught.value)
+    assert time.monotonic() - start < 10
+    bus.flush(1)  # a failure is reported once
+    bus.close()
+
+
+def test_flush_names_the_topic_when_the_broker_refuses_a_record(kafka_bootstrap: str, topic: str) -> None:
+    # The producer lets 4 MB through; the broker's limit (message.max.bytes) is about 1 MB.
+    bus = KafkaBus(kafka_bootstrap, producer_config={"max_request_size": 4 * 1024 * 1024})
+    bus.publish(topic, b"ok")
+    bus.publish(topic, b"x" * (2 * 1024 * 1024))
+    with pytest.raises(DeliveryError, match=r"1 record\(s\).*TooLarge") as caught:
+        bus.flush(30)
+    assert caught.value.topics == [topic]
+    bus.close()
+
+
+def test_a_configuration_mistake_is_raised_at_once(kafka_bootstrap: str) -> None:
+    bus = KafkaBus(kafka_bootstrap, producer_config={"retries": 0})  # contradicts idempotence
+    with pytest.raises(KafkaConfigurationError):
+        bus.publish("signaal.unused", b"x")
+    bus.flush(1)  # nothing was queued, nothing to report
+    bus.close()
+
+
+def test_make_bus_with_bootstrap_is_kafka(kafka_bootstrap: str) -> None:
+    bus = make_bus(f" {kafka_bootstrap} ,{kafka_bootstrap}")
+    assert isinstance(bus, KafkaBus)
+    bus.close()
