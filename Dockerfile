@@ -6,6 +6,7 @@ COPY app ./app
 COPY streams ./streams
 COPY dashboard ./dashboard
 RUN pip install --no-cache-dir .
-ENV SIGNAAL_HOST=0.0.0.0
+COPY playbooks ./playbooks
+ENV SIGNAAL_HOST=0.0.0.0 SIGNAAL_PLAYBOOK_DIR=/srv/signaal/playbooks
 EXPOSE 8000 8050
 CMD ["signaal", "serve"]

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
         description="optional self-hosted Nominatim for place names outside the gazetteer; off by default",
     )
     max_ingest_bytes: int = Field(default=50 * 1024 * 1024, validation_alias="SIGNAAL_MAX_INGEST_BYTES")
+    playbook_dir: Path = Field(default=REPO_ROOT / "playbooks", validation_alias="SIGNAAL_PLAYBOOK_DIR")
     data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", validation_alias="SIGNAAL_DATA_DIR")
 
     @property

@@ -1,0 +1,188 @@
+"""Playbooks: editable YAML per crisis type (``playbooks/*.yaml``), validated against the schema here.
+
+A playbook says when it applies (``triggers`` on alerts), which words the detectors watch for
+(``lexicons``, merged over all playbooks), known busy days (``calendar``), and what the advisers get when it
+applies: an ``advice`` checklist and message ``templates``, in Dutch and English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.pipeline.alerts import Alert, AlertKind, Severity
+
+PLAYBOOK_DIR = Path(__file__).resolve().parents[1] / "playbooks"
+
+
+class PlaybookError(ValueError):
+    """A playbook file that cannot be used; the message names the file and the field."""
+
+
+class Lexicon(StrEnum):
+    SPIKE_TERMS = "spike_terms"
+    INVITATION = "invitation"
+    ESCALATION = "escalation"
+    ENQUIRY = "enquiry"
+    DENIAL = "denial"
+    HEDGING = "hedging"
+
+
+class Bilingual(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nl: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detector: AlertKind
+    min_severity: Severity = Severity.LOW
+    terms_any: tuple[str, ...] = Field(
+        default=(),
+        description="the alert's text (title, explanation, examples) has one of these; empty = any",
+    )
+
+    def matches(self, alert: Alert) -> bool:
+        if alert.kind != self.detector or alert.severity.rank < self.min_severity.rank:
+            return False
+        if not self.terms_any:
+            return True
+        haystack = " ".join([alert.title, alert.explanation, *(e.text for e in alert.examples)]).lower()
+        return any(re.search(rf"(?<!\w){re.escape(term.lower())}(?!\w)", haystack) for term in self.terms_any)
+
+
+class CalendarDay(BaseModel):
+    """A day known in advance to be busy; expected volumes are multiplied by ``factor`` on it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    date: dt.date | None = Field(default=None, description="a single date, e.g. a match day")
+    every_year: Annotated[str | None, Field(pattern=r"^\d\d-\d\d$")] = Field(
+        default=None, description="month-day each year, e.g. '04-27' (Koningsdag) or '12-31'"
+    )
+    factor: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0
+    areas: tuple[str, ...] = Field(default=(), description="municipalities it applies to; empty = everywhere")
+
+    @model_validator(mode="after")
+    def _one_kind_of_date(self) -> CalendarDay:
+        if (self.date is None) == (self.every_year is None):
+            raise ValueError("give either 'date' or 'every_year'")
+        return self
+
+    def applies(self, day: dt.date, area: str | None) -> bool:
+        on_day = self.date == day if self.date else self.every_year == day.strftime("%m-%d")
+        return on_day and (not self.areas or area in self.areas)
+
+
+class Channel(StrEnum):
+    WEBSITE = "website"
+    SOCIAL = "social"
+    NL_ALERT = "nl-alert"
+    PRESS = "press"
+
+
+class Template(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    channel: Channel
+    nl: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class Playbook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
+    title: Bilingual
+    description: Bilingual
+    triggers: Annotated[tuple[Trigger, ...], Field(min_length=1)]
+    lexicons: dict[Lexicon, tuple[str, ...]] = Field(default_factory=dict)
+    detector_settings: dict[AlertKind, dict[str, Any]] = Field(
+        default_factory=dict, description="overrides of a detector's thresholds; one playbook per setting"
+    )
+    calendar: tuple[CalendarDay, ...] = ()
+    advice: Annotated[tuple[Bilingual, ...], Field(min_length=1)]
+    templates: Annotated[tuple[Template, ...], Field(min_length=1)]
+
+    def matches(self, alert: Alert) -> bool:
+        return any(trigger.matches(alert) for trigger in self.triggers)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def load_playbook(path: Path) -> Playbook:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise PlaybookError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise PlaybookError(f"{path}: a playbook is a mapping of fields, got {type(data).__name__}")
+    data.setdefault("id", path.stem)
+    if data["id"] != path.stem:
+        raise PlaybookError(f"{path}: id {data['id']!r} must equal the file name {path.stem!r}")
+    try:
+        return Playbook.model_validate(data)
+    except ValidationError as error:
+        raise PlaybookError(f"{path}: {error.error_count()} problem(s)\n{_describe(error)}") from error
+
+
+class PlaybookSet:
+    """All playbooks together: merged lexicons and calendar, settings per detector, and alert matching."""
+
+    def __init__(self, playbooks: Iterable[Playbook]) -> None:
+        self.playbooks = tuple(sorted(playbooks, key=lambda p: p.id))
+        self._settings: dict[AlertKind, dict[str, Any]] = {}
+        owner: dict[tuple[AlertKind, str], str] = {}
+        for playbook in self.playbooks:
+            for kind, values in playbook.detector_settings.items():
+                for name, value in values.items():
+                    if (kind, name) in owner:
+                        raise PlaybookError(
+                            f"detector setting {kind}.{name} is set by both {owner[kind, name]!r} "
+                            f"and {playbook.id!r}; keep it in one playbook"
+                        )
+                    owner[kind, name] = playbook.id
+                    self._settings.setdefault(kind, {})[name] = value
+
+    @classmethod
+    def load(cls, directory: Path = PLAYBOOK_DIR) -> PlaybookSet:
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise PlaybookError(f"no playbooks (*.yaml) in {directory}")
+        return cls(load_playbook(path) for path in files)
+
+    def lexicon(self, name: Lexicon) -> tuple[str, ...]:
+        words = {word.lower() for playbook in self.playbooks for word in playbook.lexicons.get(name, ())}
+        return tuple(sorted(words))
+
+    def calendar(self) -> tuple[CalendarDay, ...]:
+        return tuple(day for playbook in self.playbooks for day in playbook.calendar)
+
+    def settings_for(self, kind: AlertKind) -> dict[str, Any]:
+        return dict(self._settings.get(kind, {}))
+
+    def match(self, alert: Alert) -> Playbook | None:
+        """The playbook an alert falls under: the first match, most specific (with terms) first."""
+        ordered = sorted(self.playbooks, key=lambda p: not any(t.terms_any for t in p.triggers))
+        return next((playbook for playbook in ordered if playbook.matches(alert)), None)
+
+    def get(self, playbook_id: str) -> Playbook | None:
+        return next((p for p in self.playbooks if p.id == playbook_id), None)
