@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float as FloatType
 
-from app.db.tables import DeadLetterRow, PostRow
+from app.db.tables import AlertRevisionRow, AlertRow, DeadLetterRow, PostRow
+from app.pipeline.alerts import Alert, AlertKind
 from streams.deadletter import DeadLetter
 from streams.post import Coordinates, Post
 
@@ -99,10 +100,23 @@ def post_from_row(row: PostRow) -> Post:
     )
 
 
-def _insert_ignoring_duplicates(session: Session, table, rows: list[dict[str, object]], keys: list[str]):  # type: ignore[no-untyped-def]
+def _insert(session: Session, table, rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+    """INSERT in the session's dialect, which knows ON CONFLICT (SQLite and PostgreSQL)."""
     dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
-    return insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
+    return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table).values(rows)
+
+
+def _insert_ignoring_duplicates(session: Session, table, rows: list[dict[str, object]], keys: list[str]):  # type: ignore[no-untyped-def]
+    return _insert(session, table, rows).on_conflict_do_nothing(index_elements=keys)
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    kind: AlertKind | None = None
+    since: datetime | None = None
+    area: str | None = None
+    limit: int = 100
+    offset: int = 0
 
 
 class Store:
@@ -219,6 +233,86 @@ class Store:
                 select(DeadLetterRow).order_by(DeadLetterRow.pk.desc()).limit(limit).offset(offset)
             ).all()
             return total, rows
+
+    def save_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Keep each alert's latest revision, and every revision in the append-only history."""
+        latest: dict[str, Alert] = {}
+        for alert in alerts:
+            if alert.id not in latest or alert.revision > latest[alert.id].revision:
+                latest[alert.id] = alert
+        if not latest:
+            return
+        now = datetime.now(UTC)
+        with self._sessions.begin() as session:
+            for alert in latest.values():
+                body = alert.model_dump(mode="json")
+                row = {
+                    "alert_id": alert.id,
+                    "kind": alert.kind.value,
+                    "severity": alert.severity.value,
+                    "revision": alert.revision,
+                    "area": alert.area,
+                    "first_seen": alert.first_seen,
+                    "updated_at": alert.updated_at,
+                    "detected_at": alert.detected_at,
+                    "post_count": alert.post_count,
+                    "playbook": alert.playbook,
+                    "body": body,
+                }
+                statement = _insert(session, AlertRow.__table__, [row])
+                session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["alert_id"],
+                        set_={k: statement.excluded[k] for k in row if k not in ("alert_id", "detected_at")},
+                        where=AlertRow.__table__.c.revision < statement.excluded.revision,
+                    )
+                )
+                revision = {
+                    "alert_id": alert.id,
+                    "revision": alert.revision,
+                    "updated_at": alert.updated_at,
+                    "stored_at": now,
+                    "body": body,
+                }
+                session.execute(
+                    _insert_ignoring_duplicates(
+                        session, AlertRevisionRow.__table__, [revision], ["alert_id", "revision"]
+                    )
+                )
+
+    def find_alerts(self, query: AlertQuery) -> tuple[int, list[Alert]]:
+        """Latest revisions, most recently updated first."""
+        filters: list[ColumnElement[bool]] = []
+        if query.kind:
+            filters.append(AlertRow.kind == query.kind.value)
+        if query.since:
+            filters.append(AlertRow.updated_at >= query.since)
+        if query.area:
+            filters.append(AlertRow.area == query.area)
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(AlertRow).where(*filters)) or 0
+            rows = session.scalars(
+                select(AlertRow)
+                .where(*filters)
+                .order_by(AlertRow.updated_at.desc(), AlertRow.pk.desc())
+                .limit(query.limit)
+                .offset(query.offset)
+            )
+            return total, [Alert.model_validate(row.body) for row in rows]
+
+    def get_alert(self, alert_id: str) -> Alert | None:
+        with self._sessions() as session:
+            row = session.scalar(select(AlertRow).where(AlertRow.alert_id == alert_id))
+            return Alert.model_validate(row.body) if row else None
+
+    def alert_history(self, alert_id: str) -> list[Alert]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AlertRevisionRow)
+                .where(AlertRevisionRow.alert_id == alert_id)
+                .order_by(AlertRevisionRow.revision)
+            )
+            return [Alert.model_validate(row.body) for row in rows]
 
     def count_posts(self) -> int:
         with self._sessions() as session:

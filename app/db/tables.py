@@ -84,3 +84,37 @@ class DeadLetterRow(Base):
     raw_bytes: Mapped[int] = mapped_column(BigInteger)
     raw_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertRow(Base):
+    """The latest revision of each alert."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_kind_updated_at", "kind", "updated_at"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(Integer)
+    area: Mapped[str | None] = mapped_column(String(200))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    post_count: Mapped[int] = mapped_column(Integer)
+    playbook: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class AlertRevisionRow(Base):
+    """Every revision of every alert, append-only: what Signaal knew, and when."""
+
+    __tablename__ = "alert_revisions"
+    __table_args__ = (UniqueConstraint("alert_id", "revision", name="uq_alert_revisions_alert_id_revision"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(300))
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[dict[str, object]] = mapped_column(JSON)

@@ -66,6 +66,10 @@ class Alert(BaseModel):
     playbook: str | None = Field(default=None, description="id of the playbook this alert falls under")
     details: dict[str, Any] = Field(default_factory=dict, description="the detector's own figures")
     revision: int = Field(default=1, ge=1)
+    detected_at: datetime | None = Field(
+        default=None,
+        description="event time at which the alert was first raised; set by the pipeline, not the detectors",
+    )
 
 
 class Detector(Protocol):

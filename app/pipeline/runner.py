@@ -1,8 +1,9 @@
-"""Wires the stages for one batch of bus messages: decode -> enrich -> (detect) -> store -> publish.
+"""Wires the stages for one batch of bus messages: decode -> enrich -> store -> detect -> store/publish.
 
 The consumer calls :meth:`Pipeline.process` with what it polled and commits its offsets only after this
-returns, so a crash anywhere in here means the batch is delivered again; storage ignores what it already
-has, and only newly stored posts go on to the live feed, so a redelivered post is never counted twice.
+returns, so a crash anywhere in here means the batch is delivered again. Storing posts comes before the
+detectors because storage is where duplicates are recognised: only posts stored for the first time go on to
+the detectors and the live feed, so a redelivered or replayed post is never counted twice.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from app.db.repository import Store
+from app.pipeline.alerts import Alert
+from app.pipeline.detection import Detection
 from streams.bus.base import Message
 from streams.deadletter import DeadLetter
 from streams.post import Post
@@ -31,6 +34,7 @@ class PipelineStats:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    alerts: int = 0
     last_post_created_at: datetime | None = None
     last_stored_at: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -45,6 +49,7 @@ class PipelineStats:
                 "stored": self.stored,
                 "duplicates": self.duplicates,
                 "rejected": self.rejected,
+                "alert_updates": self.alerts,
                 "last_post_created_at": self.last_post_created_at,
                 "last_stored_at": self.last_stored_at,
                 "event_time_lag_seconds": lag,
@@ -58,13 +63,17 @@ class Pipeline:
         enrich: Callable[[Post], Post],
         topic_posts: str,
         topic_deadletter: str,
+        detection: Detection | None = None,
         on_stored: Callable[[list[Post]], None] = lambda posts: None,
+        on_alerts: Callable[[list[Alert]], None] = lambda alerts: None,
     ) -> None:
         self._store = store
         self._enrich = enrich
         self._topic_posts = topic_posts
         self._topic_deadletter = topic_deadletter
+        self._detection = detection
         self._on_stored = on_stored
+        self._on_alerts = on_alerts
         self.stats = PipelineStats()
 
     def process(self, messages: list[Message]) -> list[Post]:
@@ -85,9 +94,13 @@ class Pipeline:
 
         new_posts = self._store.add_posts(posts)
         self._store.add_dead_letters(letters)
-        self._count(len(posts), len(new_posts), len(letters), new_posts)
+        alerts = self._detection.observe(new_posts) if self._detection else []
+        self._store.save_alerts(alerts)
+        self._count(len(posts), len(new_posts), len(letters), new_posts, len(alerts))
         if new_posts:
             self._on_stored(new_posts)
+        if alerts:
+            self._on_alerts(alerts)
         return new_posts
 
     @staticmethod
@@ -98,8 +111,9 @@ class Pipeline:
             # A broken dead letter is itself kept, as a dead letter about the dead letter.
             return DeadLetter.of(message.value, f"not a valid dead letter: {_short(error)}", source)
 
-    def _count(self, received: int, stored: int, rejected: int, new_posts: list[Post]) -> None:
+    def _count(self, received: int, stored: int, rejected: int, new_posts: list[Post], alerts: int) -> None:
         with self.stats.lock:
+            self.stats.alerts += alerts
             self.stats.received += received
             self.stats.stored += stored
             self.stats.duplicates += received - stored

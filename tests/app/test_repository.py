@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.db.repository import PostQuery, Store
+from app.db.repository import AlertQuery, PostQuery, Store
+from app.pipeline.alerts import Alert, AlertKind, Severity
 from streams.deadletter import DeadLetter
 from tests.factories import T0, make_post
 
@@ -81,3 +82,38 @@ def test_a_huge_dead_letter_is_cut_but_measured(store: Store) -> None:
     _, [row] = store.dead_letters(limit=1, offset=0)
     assert row.raw_bytes == 5_000_000
     assert len(row.raw) == 64 * 1024
+
+
+def _alert(
+    revision: int, count: int, kind: AlertKind = AlertKind.SPIKE, alert_id: str = "spike:area:Haren:1"
+):
+    return Alert(
+        id=alert_id,
+        kind=kind,
+        severity=Severity.MEDIUM if revision < 3 else Severity.HIGH,
+        title=f"{count} posts",
+        explanation="more than expected",
+        area="Haren",
+        first_seen=T0,
+        updated_at=T0 + timedelta(minutes=revision),
+        post_count=count,
+        revision=revision,
+        detected_at=T0 + timedelta(minutes=1),
+    )
+
+
+def test_alerts_keep_their_latest_revision_and_full_history(store: Store) -> None:
+    store.save_alerts([_alert(1, 10)])
+    store.save_alerts([_alert(2, 20), _alert(3, 30)])
+    store.save_alerts([_alert(2, 20)])  # a late, older revision changes nothing
+    latest = store.get_alert("spike:area:Haren:1")
+    assert latest is not None
+    assert (latest.revision, latest.post_count, latest.severity) == (3, 30, Severity.HIGH)
+    assert latest.detected_at == T0 + timedelta(minutes=1)
+    assert [a.revision for a in store.alert_history("spike:area:Haren:1")] == [1, 2, 3]
+
+    store.save_alerts([_alert(1, 5, AlertKind.RUMOUR, "rumour:abc")])
+    assert store.find_alerts(AlertQuery())[0] == 2
+    total, [rumour] = store.find_alerts(AlertQuery(kind=AlertKind.RUMOUR))
+    assert (total, rumour.id) == (1, "rumour:abc")
+    assert store.get_alert("nope") is None

@@ -1,0 +1,71 @@
+"""Alerts from the detectors (latest revision each), their history, and the rumour cases among them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from app.db.repository import AlertQuery
+from app.deps import CurrentUser, ServicesDep
+from app.pipeline.alerts import Alert, AlertKind
+
+router = APIRouter(prefix="/api", tags=["alerts"])
+
+
+class AlertPage(BaseModel):
+    total: int
+    items: list[Alert]
+
+
+def _page(services: ServicesDep, query: AlertQuery) -> AlertPage:
+    if query.since is not None and query.since.tzinfo is None:
+        raise HTTPException(422, "since needs a zone, e.g. 2012-09-21T20:00:00Z")
+    total, alerts = services.store.find_alerts(query)
+    return AlertPage(total=total, items=alerts)
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(
+    services: ServicesDep,
+    user: CurrentUser,
+    kind: AlertKind | None = None,
+    since: Annotated[datetime | None, Query(description="updated at or after, ISO-8601")] = None,
+    area: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AlertPage:
+    return _page(services, AlertQuery(kind=kind, since=since, area=area, limit=limit, offset=offset))
+
+
+@router.get("/alerts/{alert_id:path}/history", response_model=list[Alert])
+def alert_history(alert_id: str, services: ServicesDep, user: CurrentUser) -> list[Alert]:
+    """Every revision of one alert: what Signaal knew, and when."""
+    history = services.store.alert_history(alert_id)
+    if not history:
+        raise HTTPException(404, f"no alert {alert_id!r}")
+    return history
+
+
+@router.get("/alerts/{alert_id:path}", response_model=Alert)
+def get_alert(alert_id: str, services: ServicesDep, user: CurrentUser) -> Alert:
+    alert = services.store.get_alert(alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert {alert_id!r}")
+    return alert
+
+
+@router.get("/rumours", response_model=AlertPage)
+def list_rumours(
+    services: ServicesDep,
+    user: CurrentUser,
+    since: Annotated[datetime | None, Query()] = None,
+    area: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AlertPage:
+    """Rumour cases: claim clusters the rumour detector flagged, newest activity first."""
+    query = AlertQuery(kind=AlertKind.RUMOUR, since=since, area=area, limit=limit, offset=offset)
+    return _page(services, query)

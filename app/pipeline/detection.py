@@ -1,0 +1,62 @@
+"""The detection stage: every detector sees each new post once; their alerts get a playbook and a first
+detection time. Shared by the service's pipeline and the offline `signaal detect`."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+
+from app.pipeline.alerts import Alert, AlertKind, Detector
+from app.playbooks import PlaybookSet
+from streams.post import Post
+
+# How many alerts' first detection times we remember; older alerts keep the time they were stored with.
+REMEMBERED_ALERTS = 100_000
+
+
+class Detection:
+    def __init__(self, detectors: Sequence[Detector], playbooks: PlaybookSet) -> None:
+        self.detectors = tuple(detectors)
+        self.playbooks = playbooks
+        self._detected_at: OrderedDict[str, datetime] = OrderedDict()
+
+    @classmethod
+    def standard(cls, playbooks: PlaybookSet) -> Detection:
+        """Spikes, mobilisation calls and rumours, with the playbooks' lexicons and settings."""
+        from app.pipeline.mobilisation import MobilisationDetector, MobilisationSettings
+        from app.pipeline.rumours import RumourDetector, RumourSettings
+        from app.pipeline.spikes import SpikeDetector, SpikeSettings
+
+        return cls(
+            [
+                SpikeDetector(SpikeSettings(**playbooks.settings_for(AlertKind.SPIKE)), playbooks),
+                MobilisationDetector(
+                    MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION)), playbooks
+                ),
+                RumourDetector(RumourSettings(**playbooks.settings_for(AlertKind.RUMOUR)), playbooks),
+            ],
+            playbooks,
+        )
+
+    def detector(self, kind: type) -> Detector | None:
+        return next((d for d in self.detectors if isinstance(d, kind)), None)
+
+    def observe(self, posts: list[Post]) -> list[Alert]:
+        if not posts:
+            return []
+        batch_time = max(post.created_at for post in posts)
+        alerts: list[Alert] = []
+        for detector in self.detectors:
+            alerts.extend(self._finish(alert, batch_time) for alert in detector.observe(posts))
+        return alerts
+
+    def _finish(self, alert: Alert, batch_time: datetime) -> Alert:
+        detected_at = self._detected_at.setdefault(alert.id, alert.detected_at or batch_time)
+        self._detected_at.move_to_end(alert.id)
+        while len(self._detected_at) > REMEMBERED_ALERTS:
+            self._detected_at.popitem(last=False)
+        playbook = self.playbooks.match(alert)
+        return alert.model_copy(
+            update={"detected_at": detected_at, "playbook": playbook.id if playbook else alert.playbook}
+        )
