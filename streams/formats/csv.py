@@ -1,8 +1,10 @@
 """CSV and TSV exports, read through a column mapping into native-jsonl records.
 
 The default mapping reads the usual column names, including CrisisLex (``tweet_id``, ``created_at`` or
-``created_at_snowflake``, ``text``) and CLEF CheckThat! (``tweet_id``, ``tweet_text``). A row becomes a
-native JSON object (see ``jsonl``) in the reader, so the record is self-contained: parsing needs no mapping.
+``created_at_snowflake``, ``text``). Exports without a time column but with tweet ids (CLEF CheckThat!) can
+take the time from the id: ``CsvMapping(created_at="tweet_id", time_format="twitter_snowflake")``. A row
+becomes a native JSON object (see ``jsonl``) in the reader, so the record is self-contained: parsing needs
+no mapping.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ TIME_HINT = " (check the CSV mapping's time_format and timezone)"
 # times the record limit are read and then rejected one by one; beyond that the file itself is broken.
 FIELD_LIMIT = 10 * MAX_RECORD_BYTES
 _FIELDS = ("id", "author", "created_at", "text", "lat", "lon", "lang", "place", "url")
+# Tweet ids since November 2010 carry their posting time: milliseconds since this epoch, above bit 22.
+TWITTER_EPOCH_MS = 1288834974657
+_TIME_FORMATS = ("iso", "unix", "unix_ms", "twitter_snowflake")
 
 
 def _names(value: Any) -> Any:
@@ -58,7 +63,9 @@ class CsvMapping(BaseModel):
     # No default: link columns in exports (e.g. CheckThat!'s tweet_url) usually contain the author's handle.
     url: Columns = ()
     time_format: str = Field(
-        "iso", description='"iso", "unix" (seconds), "unix_ms", or a strptime pattern like "%d-%m-%Y %H:%M"'
+        "iso",
+        description='"iso", "unix" (seconds), "unix_ms", "twitter_snowflake" (time from a tweet id)'
+        ' or a strptime pattern like "%d-%m-%Y %H:%M"',
     )
     timezone: str = Field("Europe/Amsterdam", description="zone of times written without one")
     delimiter: str | None = Field(None, description="None: whichever of , ; or tab the header uses most")
@@ -69,9 +76,9 @@ class CsvMapping(BaseModel):
     @field_validator("time_format")
     @classmethod
     def _known_time_format(cls, value: str) -> str:
-        if value in ("iso", "unix", "unix_ms") or "%" in value:
+        if value in _TIME_FORMATS or "%" in value:
             return value
-        raise ValueError('use "iso", "unix", "unix_ms" or a strptime pattern containing %')
+        raise ValueError(f"use one of {', '.join(_TIME_FORMATS)} or a strptime pattern containing %")
 
     @field_validator("timezone")
     @classmethod
@@ -98,6 +105,8 @@ def _to_iso(value: str, time_format: str, zone: tzinfo) -> str:
         elif time_format in ("unix", "unix_ms"):
             seconds = float(value) / (1000 if time_format == "unix_ms" else 1)
             moment = datetime.fromtimestamp(seconds, UTC)
+        elif time_format == "twitter_snowflake":
+            moment = datetime.fromtimestamp(((int(value) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
         else:
             moment = datetime.strptime(value, time_format)
     except (ValueError, OverflowError, OSError):
@@ -171,8 +180,9 @@ def _row_to_native(row: list[str], columns: _Columns, mapping: CsvMapping, zone:
 
 
 def _number_or_text(value: str) -> float | str:
+    # Dutch spreadsheets write 52,37 for 52.37 (and then separate columns with semicolons).
     try:
-        return float(value)
+        return float(value.strip().replace(",", "."))
     except ValueError:
         return value  # the parser names the field and the value
 

@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from streams.formats.base import ParseError
 
 # No social post comes near this; anything larger is a broken export or an attack.
@@ -22,7 +24,8 @@ _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # The reader must decode JSON array elements, v2 documents and auto-sniffed lines to find or classify
 # records, and the parser would decode the same text again right after. Remembering the last decode, keyed
 # by the identity of the text object (immutable, so identity implies equal content), saves that second pass.
-# A tuple is swapped in whole, so concurrent readers can only miss the cache, never get a wrong object.
+# A tuple is swapped in whole, so concurrent readers can only miss the cache, never get a wrong object; it
+# is used once, so a large record is not kept alive after it has been parsed.
 _NOTHING = object()
 _last: tuple[object, Any] = (_NOTHING, None)
 
@@ -88,19 +91,33 @@ def check_bounds(text: str, label: str, limit: int = MAX_RECORD_BYTES) -> None:
         raise ParseError(f"{label}: JSON nested deeper than {MAX_DEPTH} levels")
 
 
+def _strict_loads(text: str, label: str) -> Any:
+    """The stdlib's decoder, for what orjson refuses: it accepts lone surrogate escapes (which ``clean``
+    replaces later) and words its errors for people."""
+    try:
+        return _decoder.decode(text)
+    except json.JSONDecodeError as error:
+        raise ParseError(f"{label}: not valid JSON ({error.msg} at character {error.pos})") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits, refused by int()
+        raise ParseError(f"{label}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ParseError(f"{label}: JSON nested too deeply to decode") from None
+
+
 def loads(text: str, label: str, limit: int = MAX_RECORD_BYTES) -> dict[str, Any]:
     """Decode one record's JSON text to an object, or raise ParseError saying why not."""
     check_bounds(text, label, limit)
+    global _last
     cached_text, cached = _last
     if cached_text is text:
         obj = cached
+        _last = (_NOTHING, None)
     else:
         try:
-            obj = _decoder.decode(text)
-        except json.JSONDecodeError as error:
-            raise ParseError(f"{label}: not valid JSON ({error.msg} at character {error.pos})") from None
-        except RecursionError:
-            raise ParseError(f"{label}: JSON nested too deeply to decode") from None
+            # orjson: about 2.5x faster than the stdlib on tweets, and decoding is most of parsing's cost.
+            obj = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            obj = _strict_loads(text, label)
     if not isinstance(obj, dict):
         raise ParseError(f"{label}: expected a JSON object, got {kind(obj)}")
     return obj

@@ -129,7 +129,7 @@ def twitter_time(value: Any, field: str, fmt: str) -> datetime:
             delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
             zone = _ZONES[offset] = timezone(-delta if offset[0] == "-" else delta)
         return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):
         pass
     # Some tools re-export v1.1 tweets with ISO times; those are just as unambiguous.
     try:

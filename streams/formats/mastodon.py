@@ -13,6 +13,10 @@ It can be made global only when the status was served by its own Mastodon server
 as in threads, or a local account in ``mentions``): then the parent's uri is rebuilt in the same layout.
 Otherwise ``reply_to`` stays empty rather than holding an id that would collide across servers.
 
+Text. ``content`` is HTML: <p> and <br> become blank lines and line breaks (how Mastodon renders what the
+author typed), entities are unescaped and tags dropped. A content warning (``spoiler_text``) is part of the
+post and comes first. A reblog has no content of its own and carries the reblogged text.
+
 Links. Every Mastodon link to a status names its author, so ``url`` is kept only when it does not contain
 the author's username (e.g. Misskey or Pleroma object links) and is otherwise left empty.
 
@@ -139,7 +143,10 @@ def _reply_to(
     parent = opt_id(status.get("in_reply_to_id"), "in_reply_to_id", fmt)
     if parent is None:
         return None
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return None
     origin = f"{parts.scheme}://{parts.netloc}"
     if uri != f"{origin}/users/{username}/statuses/{as_id(require(status, 'id', fmt), 'id', fmt)}":
         return None  # served by another server, or not Mastodon's uri layout: the local id means nothing here

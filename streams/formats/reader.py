@@ -3,7 +3,7 @@ CSV, each optionally gzip-compressed. Records are streamed; only a pretty-printe
 
 Nothing is dropped: a line or element that is broken still becomes a RawRecord carrying its text, so parsing
 fails with the reason and the record lands in the dead-letter store. Problems with a file as a whole (a CSV
-header without a text column, a truncated gzip stream) raise ParseError after every readable record.
+header without a text column, a truncated gzip stream) raise ParseError once the readable records are out.
 """
 
 from __future__ import annotations
@@ -49,30 +49,23 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
             yield raw
 
 
-def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
+@contextmanager
+def _decompression_errors(path: Path) -> Iterator[None]:
     try:
-        return stream.read(size)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise ParseError(f"{path}: compressed data is broken or cut short ({error})") from None
-
-
-def _readline(stream: IO[bytes], limit: int, path: Path) -> bytes:
-    try:
-        return stream.readline(limit)
+        yield
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise ParseError(f"{path}: compressed data is broken or cut short ({error})") from None
 
 
 def container(path: Path) -> str:
     """How a file is laid out: "empty", "array", "object" (JSON Lines or one document) or "csv"."""
-    with _open(Path(path)) as stream:
-        while True:
-            head = _read(stream, 4096, path)
-            if not head:
-                return "empty"
+    path = Path(path)
+    with _open(path) as stream, _decompression_errors(path):
+        while head := stream.read(4096):
             first = head.decode("utf-8", "replace").lstrip(_BOM + " \t\r\n")[:1]
             if first:
                 return {"[": "array", "{": "object"}.get(first, "csv")
+    return "empty"
 
 
 class _State:
@@ -143,11 +136,11 @@ def _from_text(text: str, source: str, state: _State) -> Iterator[RawRecord]:
 def _lines(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord]:
     limit = MAX_LINE_BYTES + 1
     number = 0
-    while line := _readline(stream, limit, path):
+    while line := stream.readline(limit):
         number += 1
         if len(line) == limit and not line.endswith(b"\n"):
             # Over the line limit: keep the head (parsing rejects it for its size) and skip the rest.
-            while (rest := _readline(stream, CHUNK, path)) and not rest.endswith(b"\n"):
+            while (rest := stream.readline(CHUNK)) and not rest.endswith(b"\n"):
                 pass
         text = line.decode("utf-8", "surrogateescape").strip()
         if number == 1:
@@ -159,9 +152,8 @@ def _lines(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord]:
 class _Buffer:
     """Decoded text of a stream, filled a chunk at a time; ``pos`` marks what has been consumed."""
 
-    def __init__(self, stream: IO[bytes], path: Path) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
-        self._path = path
         self._utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         self.text = ""
         self.pos = 0
@@ -171,7 +163,7 @@ class _Buffer:
         """Append the next chunk, dropping consumed text; False when the stream had nothing more."""
         if self.eof:
             return False
-        chunk = _read(self._stream, CHUNK, self._path)
+        chunk = self._stream.read(CHUNK)
         self.eof = not chunk
         self.text = self.text[self.pos :] + self._utf8.decode(chunk, final=self.eof)
         self.pos = 0
@@ -194,7 +186,7 @@ class _Buffer:
 
 
 def _array(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord]:
-    buffer = _Buffer(stream, path)
+    buffer = _Buffer(stream)
     if buffer.peek() == _BOM:
         buffer.pos += 1
     buffer.peek()
@@ -235,7 +227,7 @@ def _element(buffer: _Buffer) -> tuple[Any, int] | None:
             if len(buffer.text) - buffer.pos > MAX_LINE_BYTES or not buffer.fill():
                 return None
             continue
-        except RecursionError:
+        except (ValueError, RecursionError):  # ValueError: e.g. an integer too long for int()
             return None
         # A number can end at the edge of the buffer while the file goes on; objects end on their brace.
         if end < len(buffer.text) or buffer.eof or not buffer.fill():
@@ -244,13 +236,13 @@ def _element(buffer: _Buffer) -> tuple[Any, int] | None:
 
 def _document(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord] | None:
     """A single (pretty-printed) JSON document, or None if the file is not one."""
-    data = _read(stream, MAX_DOCUMENT_BYTES + 1, path)
+    data = stream.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
         return None
     text = data.decode("utf-8", "surrogateescape").strip().lstrip(_BOM)
     try:
         obj = loads(text, str(path), MAX_DOCUMENT_BYTES)
-    except (ParseError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ParseError and JSONDecodeError are ValueErrors
         return None
     return _from_object(obj, text, f"{path}#0", state)
 
@@ -263,12 +255,12 @@ def read_records(path: Path, fmt: str = AUTO, csv_mapping: CsvMapping | None = N
     if layout == "empty":
         return
     state = _State(fmt)
-    with _open(path) as stream:
+    with _open(path) as stream, _decompression_errors(path):
         if fmt == "csv" or (fmt == AUTO and layout == "csv"):
             yield from read_csv(stream, str(path), csv_mapping or CsvMapping())
         elif layout == "array":
             yield from _array(stream, path, state)
-        elif layout == "object" and _first_line_is_json(stream, path):
+        elif layout == "object" and _first_line_is_json(stream):
             stream.seek(0)
             yield from _lines(stream, path, state)
         else:
@@ -280,10 +272,10 @@ def read_records(path: Path, fmt: str = AUTO, csv_mapping: CsvMapping | None = N
             yield from records
 
 
-def _first_line_is_json(stream: IO[bytes], path: Path) -> bool:
-    line = _readline(stream, MAX_LINE_BYTES + 1, path)
+def _first_line_is_json(stream: IO[bytes]) -> bool:
+    line = stream.readline(MAX_LINE_BYTES + 1)
     try:
         _decoder.decode(line.decode("utf-8", "surrogateescape").strip().lstrip(_BOM))
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return False
     return True

@@ -419,6 +419,16 @@ def test_lone_surrogates_from_json_escapes_are_replaced_not_crashed_on() -> None
     post.model_dump_json().encode("utf-8")  # storable and sendable
 
 
+def test_hostile_values_that_trip_the_standard_library_are_parse_errors() -> None:
+    with pytest.raises(ParseError, match="not valid JSON"):
+        parse_record('{"platform": "x", "id": ' + "9" * 5000 + "}", "jsonl", pseudo)
+    with pytest.raises(ParseError, match="is not a Twitter time"):
+        far_future = "Wed Aug 27 13:08:45 +0000 99999999999999999999"
+        parse_record(v1_tweet(created_at=far_future), "twitter_v1", pseudo)
+    status = {**statuses()[1], "uri": "https://[::1/users/rookmelder/statuses/112793050000000002"}
+    assert parse_record(status, "mastodon", pseudo).reply_to is None
+
+
 def test_unknown_record_shape_says_so() -> None:
     with pytest.raises(ParseError, match=r"cannot tell the format of a record with keys thread_id, user"):
         parse_record({"thread_id": "1", "user": "x"}, "auto", pseudo)
@@ -447,7 +457,18 @@ _SCALARS = (
     | st.integers(-(2**64), 2**64)
     | st.floats(allow_nan=True)
     | st.text(max_size=30)
-    | st.sampled_from(["Wed Aug 27 13:08:45 +0000 2014", "2024-07-15T14:02:11Z", "Point", "retweeted"])
+    | st.sampled_from(
+        [
+            "Wed Aug 27 13:08:45 +0000 2014",
+            "Wed Aug 27 13:08:45 +9999 2014",
+            "2024-07-15T14:02:11Z",
+            "Point",
+            "retweeted",
+            "https://[::1/users/a/statuses/1",
+            "<p>a<br>b</p><![ x",
+            "\ud800",
+        ]
+    )
 )
 _JSON = st.recursive(
     _SCALARS,

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from streams.deadletter import DeadLetter
@@ -143,6 +145,37 @@ def test_jsonl_record_over_the_size_limit_fails_and_reading_goes_on(tmp_path: Pa
     assert isinstance(items[1], Post) and items[1].id == "m-0001"
 
 
+def test_jsonl_line_beyond_what_the_reader_decodes_is_cut_and_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "enormous.jsonl"
+    enormous = '{"text": "' + "z" * (16 * 1024 * 1024 + 10) + '"}'
+    path.write_text(f"{enormous}\n{fixture_lines('native.jsonl')[1]}\n")
+    records = list(read_records(path, "jsonl"))
+    assert [r.source for r in records] == [f"{path}:1", f"{path}:2"]
+    items = list(iter_posts(path, "auto", pseudo))
+    assert isinstance(items[0], DeadLetter) and "larger than 1,000,000 bytes" in items[0].reason
+    assert isinstance(items[1], Post) and items[1].id == "m-0002"
+
+
+def test_v2_page_larger_than_one_record_is_still_split(tmp_path: Path) -> None:
+    page = json.loads((FIXTURES / "twitter_v2_response.json").read_text())
+    template = page["data"][0]
+    page["data"] = [{**template, "id": str(n), "note_tweet": {"text": "lang " * 2400}} for n in range(100)]
+    path = tmp_path / "big-page.jsonl"
+    path.write_text(json.dumps(page) + "\n")
+    assert path.stat().st_size > 1_000_000
+    posts = list(iter_posts(path, "auto", pseudo))
+    assert [p.id for p in posts if isinstance(p, Post)] == [str(n) for n in range(100)]
+
+
+def test_array_element_over_the_record_limit_fails_alone(tmp_path: Path) -> None:
+    elements = [json.dumps(e) for e in json.loads((FIXTURES / "twitter_v1_pheme.json").read_text())]
+    path = tmp_path / "oversized.json"
+    path.write_text(f'[{elements[0]}, {{"text": "{"x" * 2_000_000}"}}, {elements[1]}]')
+    items = list(iter_posts(path, "auto", pseudo))
+    assert [type(item).__name__ for item in items] == ["Post", "DeadLetter", "Post"]
+    assert "larger than 1,000,000 bytes" in items[1].reason  # type: ignore[union-attr]
+
+
 def test_jsonl_of_v2_response_pages_splits_every_page(tmp_path: Path) -> None:
     page = json.dumps(json.loads((FIXTURES / "twitter_v2_response.json").read_text()))
     path = tmp_path / "twarc.jsonl"
@@ -174,13 +207,16 @@ def test_pretty_printed_single_tweet_is_one_record(tmp_path: Path) -> None:
     assert parse_record(record, "auto", pseudo).id == "1234567890123456790"
 
 
-def test_gzip_files_read_like_plain_ones(tmp_path: Path) -> None:
-    for name in ("twitter_v1_pheme.json", "twitter_v1_stream.jsonl", "twitter_v2_response.json"):
-        plain = list(iter_posts(FIXTURES / name, "auto", pseudo))
-        packed = tmp_path / f"{name}.gz"
-        packed.write_bytes(gzip.compress((FIXTURES / name).read_bytes()))
-        assert list(iter_posts(packed, "auto", pseudo)) == plain
-        assert all(isinstance(item, Post) for item in plain)
+@pytest.mark.parametrize(
+    "name",
+    ["twitter_v1_pheme.json", "twitter_v1_stream.jsonl", "twitter_v2_response.json", "crisislex_sample.csv"],
+)
+def test_gzip_files_read_like_plain_ones(tmp_path: Path, name: str) -> None:
+    plain = list(iter_posts(FIXTURES / name, "auto", pseudo))
+    packed = tmp_path / f"{name}.gz"
+    packed.write_bytes(gzip.compress((FIXTURES / name).read_bytes()))
+    assert list(iter_posts(packed, "auto", pseudo)) == plain
+    assert plain and all(isinstance(item, Post) for item in plain)
 
 
 def test_truncated_gzip_keeps_what_was_readable_and_reports_the_break(tmp_path: Path) -> None:
@@ -193,6 +229,16 @@ def test_truncated_gzip_keeps_what_was_readable_and_reports_the_break(tmp_path: 
     assert [p.id for p in posts] == [f"m{n}" for n in range(len(posts))]
     assert "compressed data is broken or cut short" in letters[-1].reason
     assert letters[-1].source == str(path)
+
+
+def test_truncated_gzip_csv_is_reported_not_crashed_on(tmp_path: Path) -> None:
+    rows = "".join(f"{n},a,2024-07-15T12:00:00Z,bericht {n}\n" for n in range(20_000))
+    packed = gzip.compress(("id,author,created_at,text\n" + rows).encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    posts, letters = posts_and_letters(list(iter_posts(path, "auto", pseudo)))
+    assert posts and [p.id for p in posts] == [str(n) for n in range(len(posts))]
+    assert len(letters) == 1 and "compressed data is broken or cut short" in letters[0].reason
 
 
 def test_empty_file_has_no_records(tmp_path: Path) -> None:
@@ -236,6 +282,7 @@ def test_csv_with_a_mapping_local_times_and_coordinates() -> None:
     assert summer.created_at == datetime(2024, 7, 15, 14, 40, tzinfo=UTC)  # 16:40 CEST
     assert (summer.coordinates.lat, summer.coordinates.lon) == (52.5, 6.09)  # type: ignore[union-attr]
     assert summer.author == pseudonymise("meldpunt", "wijkagent_zuid", KEY)
+    assert "wijkagent" not in summer.model_dump_json()
     # 02:30 happens twice the night clocks go back; the first (summer time) is taken.
     assert autumn.created_at == datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
     assert autumn.coordinates is None
@@ -259,6 +306,19 @@ def test_csv_with_unix_times_bom_and_semicolons(tmp_path: Path) -> None:
     assert [p.lang for p in posts] == ["nl", None]
     assert [p.key for p in posts] == ["twitter:1", "twitter:2"]
     assert len(letters) == 1 and letters[0].source == f"{path}:4"
+
+
+def test_tsv_without_times_takes_them_from_tweet_ids(tmp_path: Path) -> None:
+    path = tmp_path / "checkthat.tsv"
+    path.write_text(
+        "topic\ttweet_id\ttweet_url\ttweet_text\tclass_label\n"
+        "COVID-19\t1240603314980392966\thttp://twitter.com/user/status/1240603314980392966\tApplaus!\t0\n"
+    )
+    mapping = CsvMapping(platform="twitter", created_at="tweet_id", time_format="twitter_snowflake")
+    (post,) = iter_posts(path, "auto", pseudo, csv_mapping=mapping)
+    assert isinstance(post, Post)
+    assert (post.key, post.text) == ("twitter:1240603314980392966", "Applaus!")
+    assert post.created_at == datetime(2020, 3, 19, 11, 37, 34, 243000, tzinfo=UTC)
 
 
 def test_csv_row_that_is_not_utf8_fails_alone(tmp_path: Path) -> None:
@@ -326,3 +386,30 @@ def test_sniff_record_by_keys() -> None:
     assert sniff_record({"account": {}, "uri": "u"}) == "mastodon"
     with pytest.raises(ParseError, match="not a JSON object"):
         sniff_record([])  # type: ignore[arg-type]
+
+
+# -- robustness: whatever a file holds, iter_posts yields Posts and DeadLetters and nothing else ----------
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "[", "]", "{", "}", ",", ":", '"', "\n", " ", "\\", "null", "1" * 5000, '"id_str"', '"platform"',
+        '"data"', '"account"', '"text"', '"user"', '"\\ud800"', "\ufeff", "\u00e9", "\x00",
+        *fixture_lines("native.jsonl"), *fixture_lines("twitter_v1_stream.jsonl")[:1],
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    parts=st.lists(_FRAGMENTS | st.binary(max_size=8).map(lambda b: b.decode("latin-1")), max_size=25),
+    packed=st.booleans(),
+    fmt=st.sampled_from(["auto", "jsonl", "twitter_v2", "csv"]),
+)
+def test_any_file_content_gives_posts_and_dead_letters_only(
+    tmp_path: Path, parts: list[str], packed: bool, fmt: str
+) -> None:
+    data = "".join(parts).encode("utf-8", "surrogatepass")
+    path = tmp_path / "fuzz"
+    path.write_bytes(gzip.compress(data)[: max(10, len(data) // 2)] if packed else data)
+    for item in iter_posts(path, fmt, pseudo):
+        assert isinstance(item, Post | DeadLetter)
