@@ -228,6 +228,8 @@ class LiveFeed:
             if self._thread is None or not self._thread.is_alive():
                 if self._api.closed:
                     self._api = ApiClient(self.api_url, timeout=self._http_timeout)
+                with self._lock:
+                    self._state = "connecting"
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="signaal-livefeed", daemon=True)
                 self._thread.start()

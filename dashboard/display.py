@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import textwrap
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -29,8 +28,29 @@ def escape_plotly(text: str | None, *, limit: int | None = None, width: int | No
     """Text that plotly shows literally: tags become entities. Line breaks we add ourselves come after
     escaping, so they are the only markup in the result."""
     flat = plain(text, limit)
-    lines = textwrap.wrap(flat, width, break_long_words=True) if width and flat else [flat]
+    lines = _wrap(flat, width) if width and flat else [flat]
     return "<br>".join(html.escape(line, quote=False) for line in lines)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    # textwrap is general and slow; hover text is built for thousands of posts per refresh.
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        while len(word) > width:  # a URL or a scream: cut it rather than let it widen the label
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines
 
 
 def parse_time(value: object) -> datetime | None:

@@ -8,10 +8,10 @@ Run once by a maintainer (the GeoJSON is committed; the dashboard fetches no til
 Source: the npm package ``world-atlas`` 2.0.2 (ISC licence, Mike Bostock), a TopoJSON redistribution of
 Natural Earth 4.1.0 Admin 0 country boundaries at 1:10m, which Natural Earth puts in the public domain
 (https://www.naturalearthdata.com/about/terms-of-use/). Output: the European Netherlands (id 528; the
-Caribbean parts are dropped) plus Belgium and Germany clipped to a box around the country, so border
-municipalities are drawn with their neighbours for context. Geometry is simplified (Douglas-Peucker) and
-rounded to keep the file small enough to send to every browser. Natural Earth has no Dutch provinces at
-this scale that a registry package ships, so there are none.
+Caribbean parts are dropped) plus its neighbours (BE, DE, LU, FR, GB, DK) clipped to a wide box and
+simplified more coarsely, so the country is framed by land and sea in every view the dashboard fits to.
+Geometry is simplified (Douglas-Peucker) and rounded to keep the file small enough to send to every
+browser. Natural Earth has no Dutch provinces at this scale that a registry package ships, so there are none.
 """
 
 from __future__ import annotations
@@ -26,11 +26,20 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parents[1] / "dashboard" / "data" / "nl_outline.geojson"
 PACKAGE = "world-atlas@2.0.2"
 NETHERLANDS = "528"
-NEIGHBOURS = {"056": "Belgium", "276": "Germany"}
+NEIGHBOURS = {
+    "056": "Belgium",
+    "276": "Germany",
+    "442": "Luxembourg",
+    "250": "France",
+    "826": "United Kingdom",
+    "208": "Denmark",
+}
 # The European Netherlands and enough of its neighbours to frame it; Bonaire & co. fall outside.
 NL_BOX = (3.0, 50.5, 7.5, 53.9)
-CONTEXT_BOX = (0.5, 49.0, 10.5, 55.0)
+# Wide enough that no clipped edge shows in any view the dashboard fits to Dutch activity.
+CONTEXT_BOX = (-5.0, 46.0, 16.0, 58.0)
 TOLERANCE_DEG = 0.0015  # ~100-170 m: invisible at province zoom, halves the vertex count
+NEIGHBOUR_TOLERANCE_DEG = 0.006  # neighbours are only backdrop; coarser keeps the file small
 DECIMALS = 4
 
 Ring = list[tuple[float, float]]
@@ -147,8 +156,8 @@ def _in_box(ring: Ring, box: tuple[float, float, float, float]) -> bool:
     return any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for x, y in ring)
 
 
-def _finish(ring: Ring) -> list[list[float]] | None:
-    ring = _simplify(ring, TOLERANCE_DEG)
+def _finish(ring: Ring, tolerance: float = TOLERANCE_DEG) -> list[list[float]] | None:
+    ring = _simplify(ring, tolerance)
     coords = [[round(x, DECIMALS), round(y, DECIMALS)] for x, y in ring]
     deduped = [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
     if deduped and deduped[0] != deduped[-1]:
@@ -182,7 +191,7 @@ def build(atlas_dir: Path) -> dict:
         polygons = []
         for polygon in _polygons(geometries[code], arcs):
             outer = _clip(polygon[0], CONTEXT_BOX)
-            finished = _finish(outer) if outer else None
+            finished = _finish(outer, NEIGHBOUR_TOLERANCE_DEG) if outer else None
             if finished:
                 polygons.append([finished])
         features.append(_feature(name, "neighbour", polygons))

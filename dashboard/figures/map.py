@@ -25,6 +25,9 @@ from dashboard.figures.geodata import Place
 NL_BOUNDS = (3.3, 50.72, 7.25, 53.58)  # min lon, min lat, max lon, max lat
 CELL_DEG_LAT = 0.01  # ~1.1 km
 CELL_DEG_LON = 0.015  # ~1.0 km at Dutch latitudes
+MAX_CELLS = 1500
+DEFAULT_MAP_SIZE = (1000, 600)
+RICH_CELLS = 200
 
 # Newest post's age in a cell -> how loud the bubble is. Drawn oldest first so fresh activity is on top.
 RECENCY = (
@@ -36,6 +39,7 @@ SEA = "#dfe7ee"
 LAND = "#ffffff"
 NEIGHBOUR = "#eeeeec"
 BORDER = "#7d8a96"
+COAST = "#c3cad0"
 LABEL = "#1f2a33"
 LABEL_MUTED = "#5b6670"
 ACTIVE_FONT_PX = 13
@@ -54,12 +58,15 @@ OFFLINE_STYLES: dict[str, dict[str, Any]] = {
 }
 
 
+EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
 @dataclass
 class Cell:
     lat: float
     lon: float
     count: int = 0
-    newest: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
+    newest: datetime = EPOCH
     areas: Counter[str] = field(default_factory=Counter)
     latest: list[tuple[datetime, str]] = field(default_factory=list)  # (time, text) of the newest few
 
@@ -68,33 +75,58 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def bin_posts(posts: Iterable[Mapping[str, Any]], *, keep_texts: int = 3) -> list[Cell]:
-    """Group geotagged posts into ~1 km cells; the bubble sits at the mean position of its posts."""
-    cells: dict[tuple[int, int], Cell] = {}
-    sums: dict[tuple[int, int], list[float]] = {}
+def _located(posts: Iterable[Mapping[str, Any]]) -> list[tuple[float, float, datetime, str, str]]:
+    out = []
     for post in posts:
         lat, lon = post.get("lat"), post.get("lon")
         created = parse_time(post.get("created_at"))
-        if not (_is_number(lat) and _is_number(lon)) or created is None:
-            continue
-        key = (math.floor(lat / CELL_DEG_LAT), math.floor(lon / CELL_DEG_LON))
-        cell = cells.get(key)
+        if _is_number(lat) and _is_number(lon) and created is not None:
+            out.append(
+                (float(lat), float(lon), created, str(post.get("area") or ""), str(post.get("text") or ""))
+            )
+    return out
+
+
+def bin_posts(
+    posts: Iterable[Mapping[str, Any]],
+    *,
+    keep_texts: int = 3,
+    max_cells: int = MAX_CELLS,
+    rich_cells: int = RICH_CELLS,
+) -> list[Cell]:
+    """Group geotagged posts into ~1 km cells; the bubble sits at the mean position of its posts.
+
+    Posts spread thinly over the whole country would give thousands of cells, too many to send every
+    second and too small to see at that zoom anyway, so cells double in size until at most ``max_cells``
+    remain. Only the ``rich_cells`` freshest cells carry ``keep_texts`` sample texts in their hover; the
+    rest carry one, which bounds the figure's size whatever the feed does.
+    """
+    located = _located(posts)
+
+    def key(lat: float, lon: float, scale: int) -> tuple[int, int]:
+        return math.floor(lat / (CELL_DEG_LAT * scale)), math.floor(lon / (CELL_DEG_LON * scale))
+
+    scale = 1
+    while len({key(lat, lon, scale) for lat, lon, *_ in located}) > max_cells:
+        scale *= 2
+    cells: dict[tuple[int, int], Cell] = {}
+    for lat, lon, created, area, text in located:
+        cell = cells.get(k := key(lat, lon, scale))
         if cell is None:
-            cell = cells[key] = Cell(lat, lon)
-            sums[key] = [0.0, 0.0]
-        sums[key][0] += lat
-        sums[key][1] += lon
+            cell = cells[k] = Cell(0.0, 0.0)
+        cell.lat += lat  # a sum until the end of the loop, then the mean
+        cell.lon += lon
         cell.count += 1
         cell.newest = max(cell.newest, created)
-        if post.get("area"):
-            cell.areas[str(post["area"])] += 1
-        cell.latest.append((created, str(post.get("text") or "")))
-        if len(cell.latest) > keep_texts * 4:  # trim now and then, not per post
-            cell.latest = sorted(cell.latest, key=lambda item: item[0], reverse=True)[:keep_texts]
-    for key, cell in cells.items():
-        cell.lat, cell.lon = sums[key][0] / cell.count, sums[key][1] / cell.count
-        cell.latest = sorted(cell.latest, key=lambda item: item[0], reverse=True)[:keep_texts]
-    return list(cells.values())
+        if area:
+            cell.areas[area] += 1
+        cell.latest.append((created, text))
+    by_freshness = sorted(cells.values(), key=lambda c: c.newest, reverse=True)
+    for rank, cell in enumerate(by_freshness):
+        cell.lat, cell.lon = cell.lat / cell.count, cell.lon / cell.count
+        keep = keep_texts if rank < rich_cells else min(keep_texts, 1)
+        cell.latest = sorted(cell.latest, key=lambda item: item[0], reverse=True)[:keep]
+    return by_freshness
 
 
 def _hover(cell: Cell) -> str:
@@ -114,8 +146,10 @@ def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-def fit_view(cells: Sequence[Cell], *, width_px: int = 1100, height_px: int = 720) -> tuple[dict, float]:
-    """Centre and zoom that frame the posts (or the whole country when there are none)."""
+def fit_view(cells: Sequence[Cell], size: tuple[int, int] | None = None) -> tuple[dict, float]:
+    """Centre and zoom that frame the posts (or the whole country when there are none) in a map of
+    ``size`` (width, height) pixels; without it, a conservative guess that fits most screens."""
+    width_px, height_px = size if size and min(size) >= 100 else DEFAULT_MAP_SIZE
     min_lon, min_lat, max_lon, max_lat = NL_BOUNDS
     inside = [c for c in cells if min_lon - 1 <= c.lon <= max_lon + 1 and min_lat - 1 <= c.lat <= max_lat + 1]
     if inside:
@@ -135,7 +169,7 @@ def fit_view(cells: Sequence[Cell], *, width_px: int = 1100, height_px: int = 72
     merc_span = max(_mercator_y(float(hi_lat)) - _mercator_y(float(lo_lat)), math.radians(0.02))
     zoom_x = math.log2(width_px * 360 / (512 * lon_span))
     zoom_y = math.log2(height_px * 2 * math.pi / (512 * merc_span))
-    zoom = max(5.0, min(10.0, min(zoom_x, zoom_y) - 0.35))  # margin so edge bubbles aren't cut in half
+    zoom = max(5.0, min(10.0, min(zoom_x, zoom_y) - 0.2))  # margin so edge bubbles aren't cut in half
     mid_y = (_mercator_y(float(lo_lat)) + _mercator_y(float(hi_lat))) / 2
     centre_lat = math.degrees(2 * math.atan(math.exp(mid_y)) - math.pi / 2)
     # Coarse steps: a new post at the edge shouldn't nudge the wall's view every second.
@@ -179,16 +213,16 @@ def choose_labels(
         dist_km = 6371.0 * np.hypot(dx, plat - clat)
         nearest = dist_km.argmin(axis=1)
         close = dist_km[np.arange(len(cells)), nearest] <= radius_km
-        for idx, ok, cell in zip(nearest, close, cells, strict=True):
-            if ok:
-                activity[int(idx)] += cell.count
+        counts = np.array([c.count for c in cells])
+        per_place = np.bincount(nearest[close], weights=counts[close], minlength=len(places))
+        activity.update({int(i): int(per_place[i]) for i in np.flatnonzero(per_place)})
     active = [(places[idx], n) for idx, n in activity.most_common(active_max)]
     named = {p.name for p, _ in active}
     context = [p for p in places[: top if not active else max(8, top // 4)] if p.name not in named]
     if zoom is None:
         return active, context
     boxes: list[tuple[float, float, float, float]] = []
-    active = [(p, n) for p, n in active if _fits(p, f"{p.name} · {n}", ACTIVE_FONT_PX, zoom, boxes)]
+    active = [(p, n) for p, n in active if _fits(p, p.name, ACTIVE_FONT_PX, zoom, boxes)]
     context = [p for p in context if _fits(p, p.name, CONTEXT_FONT_PX, zoom, boxes)]
     return active, context
 
@@ -224,8 +258,9 @@ def _layers(outline: Mapping[str, Any] | None) -> list[dict[str, Any]]:
         return {"sourcetype": "geojson", "source": source, "type": kind, "color": colour, **extra}
 
     return [
-        layer(others, "fill", NEIGHBOUR, below="traces"),
-        layer(country, "fill", LAND, below="traces"),
+        # A fill's outline defaults to black in plotly; neighbours get a faint coast, NL its own line layer.
+        layer(others, "fill", NEIGHBOUR, below="traces", fill={"outlinecolor": COAST}),
+        layer(country, "fill", LAND, below="traces", fill={"outlinecolor": LAND}),
         layer(country, "line", BORDER, line={"width": 1.2}),
     ]
 
@@ -237,14 +272,15 @@ def map_figure(
     outline: Mapping[str, Any] | None = None,
     places: Sequence[Place] = (),
     now: datetime | None = None,
+    size: tuple[int, int] | None = None,
     uirevision: str = "live-map",
 ) -> go.Figure:
     """Bubbles per ~1 km cell, coloured by the age of the cell's newest post, with municipality labels.
 
     The trace list is fixed (one trace per recency class, oldest first and possibly empty, then the
     orientation labels, then the labels of places with posts), so callers can rely on indices.
-    ``uirevision`` keeps a user's pan and zoom across refreshes; until they touch the map it follows the
-    posts.
+    ``size`` is the map's (width, height) in pixels, used to fit the view. ``uirevision`` keeps a user's
+    pan and zoom across refreshes; until they touch the map it follows the posts.
     """
     now = now or datetime.now(UTC)
     cells = bin_posts(posts)
@@ -269,7 +305,7 @@ def map_figure(
                 hoverlabel={"align": "left"},
             )
         )
-    centre, zoom = fit_view(cells)
+    centre, zoom = fit_view(cells, size)
     active, context = choose_labels(places, cells, zoom=zoom)
     # Names go last, so they are drawn on top of the bubbles. Not mode="text": plotly.js then derives the
     # label offset from an unset marker size, MapLibre rejects the NaN and the whole map errors out.
@@ -295,7 +331,9 @@ def map_figure(
             mode="markers+text",
             # Invisible marker whose size only serves to push the name above the bubbles (see helper).
             marker={"size": _label_offset_size(cells, ACTIVE_FONT_PX), "opacity": 0},
-            text=[f"{escape_plotly(p.name)} · {n}" for p, n in active],
+            # Names only: MapLibre fades a label out and in whenever its text changes, so a live count in
+            # it would make the busiest place's name blink with every post. Counts live in the hover.
+            text=[escape_plotly(p.name) for p, _ in active],
             textposition="top center",
             textfont={"size": ACTIVE_FONT_PX, "color": LABEL, "family": "Open Sans Bold"},
             hoverinfo="skip",

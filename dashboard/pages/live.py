@@ -11,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard.client import FeedStatus, LiveFeed, LivePost, live_feed
 from dashboard.display import clock, parse_time, plain
 from dashboard.figures import map_figure, volume_figure
 from dashboard.figures.geodata import load_outline, load_places
 from dashboard.settings import DashboardSettings, current_settings
+from dashboard.summary import busiest_areas
 
-dash.register_page(__name__, path="/", title="Live · Signaal", name="Live")
+dash.register_page(__name__, path="/", title="Live", name="Live")
 
 BLIND_SPOT = "Signaal cannot see closed groups or messaging apps."
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True, "displayModeBar": False}
@@ -29,8 +30,10 @@ def _feed(settings: DashboardSettings) -> LiveFeed:
     return live_feed(settings.api_url, history=timedelta(hours=settings.history_hours))
 
 
-def _map(feed: LiveFeed, settings: DashboardSettings) -> Any:
-    return map_figure(feed.snapshot(), style=settings.map_style, outline=load_outline(), places=load_places())
+def _map(feed: LiveFeed, settings: DashboardSettings, size: tuple[int, int] | None = None) -> Any:
+    return map_figure(
+        feed.snapshot(), style=settings.map_style, outline=load_outline(), places=load_places(), size=size
+    )
 
 
 def _volume(feed: LiveFeed, settings: DashboardSettings) -> Any:
@@ -54,6 +57,26 @@ def post_item(post: LivePost) -> html.Li:
             html.Div(plain(post["text"], 280), className="post-text"),
         ],
     )
+
+
+def post_items(feed: LiveFeed, settings: DashboardSettings) -> list[html.Li]:
+    posts = feed.snapshot(limit=settings.newest_posts)
+    if not posts:
+        return [html.Li("No posts received yet.", className="post empty")]
+    return [post_item(p) for p in posts]
+
+
+def area_strip(feed: LiveFeed) -> list[Any]:
+    """The busiest municipalities of the last hour, as text: exact counts that don't blink on the map."""
+    since = datetime.now(UTC) - timedelta(hours=1)
+    areas = busiest_areas(feed.snapshot(since=since), since=since)
+    parts: list[Any] = [html.Span("Most posts, last hour", className="areas-title")]
+    if not areas:
+        parts.append(html.Span("none yet", className="area-count none"))
+    parts += [
+        html.Span([html.B(plain(area, 40)), f" {count:,}"], className="area-count") for area, count in areas
+    ]
+    return parts
 
 
 def status_line(status: FeedStatus) -> list[Any]:
@@ -84,6 +107,7 @@ def layout(**_query: str) -> html.Div:
         children=[
             dcc.Interval(id="live-tick", interval=settings.refresh_ms),
             dcc.Store(id="live-seen"),
+            dcc.Store(id="live-map-size"),
             html.Header(
                 className="live-header",
                 children=[
@@ -93,16 +117,19 @@ def layout(**_query: str) -> html.Div:
             ),
             html.Section(
                 className="panel map-panel",
-                children=dcc.Graph(
-                    id="live-map", figure=_map(feed, settings), config=GRAPH_CONFIG, className="map-graph"
-                ),
+                children=[
+                    html.Div(area_strip(feed), id="live-areas", className="areas"),
+                    dcc.Graph(
+                        id="live-map", figure=_map(feed, settings), config=GRAPH_CONFIG, className="map-graph"
+                    ),
+                ],
             ),
             html.Aside(
                 className="panel feed-panel",
                 children=[
                     html.H2(f"Newest {settings.newest_posts} posts"),
                     html.Ol(
-                        [post_item(p) for p in feed.snapshot(limit=settings.newest_posts)],
+                        post_items(feed, settings),
                         id="live-posts",
                         className="post-list",
                     ),
@@ -124,28 +151,46 @@ def layout(**_query: str) -> html.Div:
     )
 
 
+# The view is fitted on the server, which can't see the browser: the browser reports the map's size.
+clientside_callback(
+    """
+    function (_tick) {
+        const el = document.getElementById("live-map");
+        if (!el) { return window.dash_clientside.no_update; }
+        const box = el.getBoundingClientRect();
+        return [Math.round(box.width), Math.round(box.height)];
+    }
+    """,
+    Output("live-map-size", "data"),
+    Input("live-tick", "n_intervals"),
+)
+
+
 @callback(
     Output("live-map", "figure"),
     Output("live-volume", "figure"),
     Output("live-posts", "children"),
     Output("live-status", "children"),
+    Output("live-areas", "children"),
     Output("live-seen", "data"),
     Input("live-tick", "n_intervals"),
     State("live-seen", "data"),
+    State("live-map-size", "data"),
 )
-def refresh(_tick: int | None, seen: str | None) -> tuple[Any, ...]:
+def refresh(_tick: int | None, seen: str | None, size: list[int] | None = None) -> tuple[Any, ...]:
     settings = current_settings()
     feed = _feed(settings)
     status = status_line(feed.status())
+    map_size = (int(size[0]), int(size[1])) if isinstance(size, list | tuple) and len(size) == 2 else None
     # Ages (map colours) and the chart's time window move each minute even when no post arrives.
-    current = f"{feed.version}@{datetime.now(UTC):%H%M}"
+    current = f"{feed.version}@{datetime.now(UTC):%H%M}@{map_size}"
     if current == seen:
-        return no_update, no_update, no_update, status, no_update
-    full = _map(feed, settings)
+        return no_update, no_update, no_update, status, no_update, no_update
+    full = _map(feed, settings, map_size)
     # The outline layers are the bulk of the figure and never change: send only traces and view.
     patch = Patch()
     patch["data"] = [trace.to_plotly_json() for trace in full.data]
     patch["layout"]["map"]["center"] = full.layout.map.center.to_plotly_json()
     patch["layout"]["map"]["zoom"] = full.layout.map.zoom
-    posts = [post_item(p) for p in feed.snapshot(limit=settings.newest_posts)]
-    return patch, _volume(feed, settings), posts, status, current
+    posts = post_items(feed, settings)
+    return patch, _volume(feed, settings), posts, status, area_strip(feed), current

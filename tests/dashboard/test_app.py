@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from dash import no_update
 
 from dashboard.app import create_app
-from dashboard.client import live_feed
+from dashboard.client import FeedStatus, live_feed
 from tests.dashboard.contract_api import ContractApi, make_post
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -75,32 +76,51 @@ def test_refresh_shows_posts_as_plain_text_and_skips_idle_ticks(app: dash.Dash, 
     api.store_only(make_post(XSS, author="should_never_show"))
     with app.server.test_request_context("/"):
         layout = page.layout()
-    assert {"live-tick", "live-map", "live-volume", "live-posts", "live-status"} <= ids(layout)
+    assert {"live-tick", "live-map", "live-volume", "live-posts", "live-status", "live-areas"} <= ids(layout)
     feed = live_feed(api.url)
     deadline = time.monotonic() + 10
     while not feed.snapshot() and time.monotonic() < deadline:
         time.sleep(0.05)
 
     with app.server.test_request_context("/"):
-        figure, volume, posts, status, seen = page.refresh(1, None)
+        figure, volume, posts, status, areas, seen = page.refresh(1, None)
     assert XSS in texts(posts)  # a plain string child: React renders it as text, never as markup
     assert "should_never_show" not in repr(posts) + repr(figure)
     assert any("closed groups or messaging apps" in t for t in texts(status))
     assert volume.data[0].type == "bar"
+    assert "Haren" in texts(areas)
     assert seen
 
     # Once the feed has caught up, ticks without news send nothing but the status line.
     for tick in range(2, 100):
         with app.server.test_request_context("/"):
-            figure2, volume2, posts2, status2, seen2 = page.refresh(tick, seen)
+            figure2, volume2, posts2, status2, areas2, seen2 = page.refresh(tick, seen)
         if seen2 is no_update:
             break
         seen = seen2
         time.sleep(0.05)
-    assert figure2 is no_update and volume2 is no_update and posts2 is no_update
+    assert figure2 is no_update and volume2 is no_update and posts2 is no_update and areas2 is no_update
     assert status2  # the status line always refreshes: it is how the room sees a dead feed
 
 
 def test_rejects_a_refresh_that_would_melt_the_server() -> None:
     with pytest.raises(ValueError):
         create_app("http://127.0.0.1:1", refresh_ms=10)
+
+
+def test_status_line_tells_the_room_when_the_feed_is_down(app: dash.Dash) -> None:
+    down = FeedStatus(
+        state="reconnecting",
+        connected=False,
+        last_message_at=None,
+        last_post_at=datetime(2024, 11, 5, 12, 0, tzinfo=UTC),
+        reconnects=4,
+        posts_per_minute=0.0,
+        buffered=12,
+        last_error="websocket: ConnectionRefusedError",
+    )
+    line = " ".join(texts(live_page().status_line(down)))
+    assert "Reconnecting… (attempt 4)" in line
+    assert "last post 13:00:00" in line  # Amsterdam time
+    assert "showing data up to the last post received" in line
+    assert "closed groups or messaging apps" in line

@@ -17,6 +17,7 @@ from dashboard.display import escape_plotly, naive_local, plain
 from dashboard.figures import map_figure, volume_figure
 from dashboard.figures.geodata import Place, load_outline, load_places
 from dashboard.figures.map import NL_BOUNDS, OFFLINE_STYLES, bin_posts, bubble_size, choose_labels, fit_view
+from dashboard.summary import busiest_areas
 
 NOW = datetime(2024, 11, 5, 13, 0, tzinfo=UTC)
 HOSTILE = [
@@ -115,6 +116,7 @@ def test_escape_plotly_rules() -> None:
     assert escape_plotly("a" * 300, limit=10) == "a" * 9 + "…"
     wrapped = escape_plotly("een twee drie vier vijf zes", width=10)
     assert wrapped.split("<br>") == ["een twee", "drie vier", "vijf zes"]
+    assert escape_plotly("x" * 25, width=10).split("<br>") == ["x" * 10, "x" * 10, "x" * 5]
     assert escape_plotly(None) == ""
     assert plain("  a \t b ") == "a b"
 
@@ -131,6 +133,16 @@ def test_posts_are_binned_and_sized_by_count() -> None:
     big_hover = next(h for h in fresh.hovertext if "30 posts" in h)
     assert big_hover.count("<br>") == 3  # header + the three newest texts, not all thirty
     assert bubble_size(10_000) == 44.0  # one hotspot can't swallow the map
+
+
+def test_thinly_spread_posts_get_coarser_cells_and_fewer_texts() -> None:
+    spread = [post(lat=51 + i * 0.02, lon=4 + (i % 7) * 0.3, key=f"s{i}", minutes_ago=i) for i in range(120)]
+    cells = bin_posts(spread, max_cells=20, rich_cells=5)
+    assert len(cells) <= 20
+    assert sum(c.count for c in cells) == 120  # coarser, never lossy
+    assert cells[0].newest >= cells[-1].newest  # freshest first
+    assert all(len(c.latest) <= 1 for c in cells[5:])
+    assert len(bin_posts(spread)) == 120  # within the cap, every ~1 km cell stays its own bubble
 
 
 def test_recency_classes() -> None:
@@ -162,7 +174,7 @@ def test_authors_never_reach_the_figure() -> None:
     assert "echte_naam_123" not in map_figure([hostile], now=NOW).to_json()
 
 
-def test_active_places_are_labelled_with_counts_and_do_not_overlap() -> None:
+def test_active_places_are_labelled_and_do_not_overlap() -> None:
     places = load_places()
     haren = [post(lat=53.1721, lon=6.6093, key=f"h{i}") for i in range(12)]
     groningen = [post(lat=53.2192, lon=6.5667, key=f"g{i}") for i in range(3)]  # 6 km away: same label spot
@@ -171,8 +183,8 @@ def test_active_places_are_labelled_with_counts_and_do_not_overlap() -> None:
     fig = map_figure([*haren, *groningen, *maastricht], places=places, now=NOW)
     assert fig.layout.map.zoom <= 7.5
     active = list(traces(fig)["active places"].text)
-    assert "Haren · 12" in active
-    assert "Maastricht · 5" in active
+    assert "Haren" in active
+    assert "Maastricht" in active
     assert not any(label.startswith("Groningen") for label in active)
     # Active places aren't repeated as plain orientation labels.
     assert "Haren" not in traces(fig)["places"].text
@@ -180,7 +192,7 @@ def test_active_places_are_labelled_with_counts_and_do_not_overlap() -> None:
     # Zoomed in on the two of them there is room for both names.
     close = map_figure([*haren, *groningen], places=places, now=NOW)
     assert close.layout.map.zoom >= 9
-    assert {"Haren · 12", "Groningen · 3"} <= set(traces(close)["active places"].text)
+    assert {"Haren", "Groningen"} <= set(traces(close)["active places"].text)
 
 
 def test_choose_labels_without_zoom_keeps_everything() -> None:
@@ -281,3 +293,14 @@ def test_volume_figure_empty_is_valid_and_says_so() -> None:
 def test_naive_local_handles_summer_time() -> None:
     assert naive_local(datetime(2024, 7, 1, 12, 0, tzinfo=UTC)) == datetime(2024, 7, 1, 14, 0)
     assert naive_local(datetime(2024, 7, 1, 12, 0)) == datetime(2024, 7, 1, 14, 0)
+
+
+def test_busiest_areas_counts_recent_posts_only() -> None:
+    posts = [post(area="Haren", key=f"h{i}") for i in range(3)]
+    posts += [
+        post(area="Amsterdam", key="a"),
+        post(area=None, key="n"),
+        post(area="Oud", minutes_ago=90, key="o"),
+    ]
+    assert busiest_areas(posts, since=NOW - timedelta(hours=1)) == [("Haren", 3), ("Amsterdam", 1)]
+    assert busiest_areas([], since=NOW) == []
