@@ -25,7 +25,12 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        access_log=not args.no_access_log,
+    )
     return 0
 
 
@@ -133,7 +138,7 @@ def _demo(args: argparse.Namespace) -> int:
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # the demo is the embedded default
     signaal = [sys.executable, "-m", "app.cli"]
     children = [
-        subprocess.Popen([*signaal, "serve"], env=env, cwd=REPO_ROOT),
+        subprocess.Popen([*signaal, "serve", "--no-access-log"], env=env, cwd=REPO_ROOT),
         subprocess.Popen([*signaal, "dashboard"], env=env, cwd=REPO_ROOT),
     ]
     try:
@@ -151,7 +156,7 @@ def _demo(args: argparse.Namespace) -> int:
             flush=True,
         )
         target = HttpTarget(api_url)
-        report = replay(build_timeline([scenario_file]), target, args.speed)
+        report = replay(build_timeline([scenario_file]), target, args.speed, max_gap_s=args.max_gap)
         print(
             f"replay finished: accepted {report.accepted}, rejected {report.rejected}; still serving",
             flush=True,
@@ -179,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the service (API, WebSocket, consumer)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
     serve.set_defaults(run=_serve)
 
     dashboard = commands.add_parser("dashboard", help="run the dashboard (a client of the service)")
@@ -194,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--days-before", type=float, default=2.0, help="days of ordinary chatter first")
     demo.add_argument("--speed", type=float, default=600.0, help="seconds of scenario time per second")
+    demo.add_argument(
+        "--max-gap", type=float, default=0.25, help="longest wait between two posts, in wall-clock seconds"
+    )
     demo.add_argument("--workdir", help="where the demo keeps its database (default: a new temp folder)")
     demo.set_defaults(run=_demo)
 
@@ -228,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per HTTP request from the replay client drowns what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return args.run(args)
 
 

@@ -79,21 +79,27 @@ def replay(
     timeline: Timeline,
     target: ReplayTarget,
     speed: float | None = 60.0,
+    max_gap_s: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ReplayReport:
-    """Send the timeline; ``speed`` is how many seconds of event time pass per second, None for flat out."""
+    """Send the timeline; ``speed`` is how many seconds of event time pass per second, None for flat out.
+
+    ``max_gap_s`` caps the wall-clock wait between two posts, so quiet nights pass quickly while busy hours
+    still play at ``speed`` (what a demo wants; a faithful replay leaves it None)."""
     report = ReplayReport()
     for record in timeline.broken:
         report.add(*target.send([record]))
     if not timeline.timed:
         return report
-    first_time = timeline.timed[0][0]
-    started = clock()
+    previous_time = timeline.timed[0][0]
+    due = clock()
     batch: list[RawRecord] = []
     for created_at, record in timeline.timed:
         if speed is not None:
-            due = started + (created_at - first_time).total_seconds() / speed
+            gap = (created_at - previous_time).total_seconds() / speed
+            due += gap if max_gap_s is None else min(gap, max_gap_s)
+            previous_time = created_at
             wait = due - clock()
             if wait > 0:
                 if batch:

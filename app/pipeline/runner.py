@@ -37,13 +37,11 @@ class PipelineStats:
     alerts: int = 0
     last_post_created_at: datetime | None = None
     last_stored_at: datetime | None = None
+    ingest_lag_seconds: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict[str, object]:
         with self.lock:
-            lag = None
-            if self.last_post_created_at and self.last_stored_at:
-                lag = (self.last_stored_at - self.last_post_created_at).total_seconds()
             return {
                 "received": self.received,
                 "stored": self.stored,
@@ -52,7 +50,7 @@ class PipelineStats:
                 "alert_updates": self.alerts,
                 "last_post_created_at": self.last_post_created_at,
                 "last_stored_at": self.last_stored_at,
-                "event_time_lag_seconds": lag,
+                "ingest_lag_seconds": self.ingest_lag_seconds,
             }
 
 
@@ -97,6 +95,10 @@ class Pipeline:
         alerts = self._detection.observe(new_posts) if self._detection else []
         self._store.save_alerts(alerts)
         self._count(len(posts), len(new_posts), len(letters), new_posts, len(alerts))
+        if messages:
+            # From the moment the bus took the oldest record of the batch until now, when it is stored.
+            oldest = min(message.timestamp_ms for message in messages) / 1000
+            self.stats.ingest_lag_seconds = max(0.0, datetime.now(UTC).timestamp() - oldest)
         if new_posts:
             self._on_stored(new_posts)
         if alerts:

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations; run as `python -m benchmarks.NAME` or `python benchmarks/NAME.py`."""
