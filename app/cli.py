@@ -81,6 +81,39 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detect(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from app.pipeline.detection import Detection
+    from app.pipeline.offline import detect_files
+    from app.playbooks import PlaybookSet
+    from streams.post import pseudonymise
+
+    settings = get_settings()
+    missing = [str(p) for p in args.files if not Path(p).exists()]
+    if missing:
+        print(f"signaal detect: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    report = detect_files(
+        [Path(p) for p in args.files],
+        args.format,
+        partial(pseudonymise, key=settings.pseudonym_key_bytes),
+        Detection.standard(PlaybookSet.load(settings.playbook_dir)),
+        Path(args.out),
+        Path(args.posts_out) if args.posts_out else None,
+    )
+    seconds = time.perf_counter() - started
+    kinds = Counter(alert.kind.value for alert in report.alerts.values())
+    found = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "none"
+    print(
+        f"{report.posts} posts ({report.duplicates} duplicates, {report.rejected} rejected) "
+        f"in {seconds:.1f} s; {len(report.alerts)} alerts ({found}) written to {args.out}"
+        + (f"; labelled posts to {args.posts_out}" if args.posts_out else "")
+    )
+    return 0
+
+
 def _scenario(args: argparse.Namespace) -> int:
     from streams.scenarios import projectx
 
@@ -215,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--csv-map", action="append", metavar="FIELD=COLUMN", help="CSV column mapping")
     replay.add_argument("--api-url", help="the service, default SIGNAAL_API_URL (when Kafka is not set)")
     replay.set_defaults(run=_replay)
+
+    detect = commands.add_parser("detect", help="run the detectors over files offline, in event time")
+    detect.add_argument("files", nargs="+", metavar="FILE")
+    detect.add_argument("--format", default="auto", help="auto, jsonl, twitter_v1, twitter_v2, mastodon, csv")
+    detect.add_argument("--out", required=True, help="alerts as JSON Lines (latest revision of each)")
+    detect.add_argument(
+        "--posts-out", help="every post with its labels (rumour, rumour_score, claim_id, area)"
+    )
+    detect.set_defaults(run=_detect)
 
     scenario = commands.add_parser("scenario", help="generate an incident stream with ground truth")
     scenario.add_argument("kind", choices=["projectx"])

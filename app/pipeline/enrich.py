@@ -33,7 +33,7 @@ WORD = re.compile(r"[#@]?[A-Za-zÀ-ÿ'][\wÀ-ÿ'-]*")
 
 
 class PlaceMatcher:
-    """Finds gazetteer names in text: capitalised words and word runs up to three long."""
+    """Finds gazetteer names in text: capitalised words, hashtags, and runs of up to three words."""
 
     def __init__(self, places: tuple[gazetteer.Place, ...]) -> None:
         self._by_name: dict[str, gazetteer.Place] = {}
@@ -42,30 +42,38 @@ class PlaceMatcher:
             for name in (place.name, *place.variants):
                 if name[:1].isupper() or name.startswith("'s-"):
                     self._by_name.setdefault(name.lower(), place)
+        # Per first word, the longest name starting with it: most words start no name and are skipped
+        # after one dictionary lookup (this runs on every post).
+        self._longest: dict[str, int] = {}
+        for name in self._by_name:
+            first, *rest = name.split(" ")
+            self._longest[first] = max(self._longest.get(first, 0), 1 + len(rest))
 
     def find(self, text: str) -> list[gazetteer.Place]:
         words = WORD.findall(text)
         found: list[gazetteer.Place] = []
+        count = len(words)
         i = 0
-        while i < len(words):
-            matched = 0
-            for size in range(min(MAX_NAME_WORDS, len(words) - i), 0, -1):
-                candidate = words[i : i + size]
-                first = candidate[0].lstrip("#")
-                # A hashtag counts as a mention (#haren); otherwise the name must be capitalised.
-                if not (candidate[0].startswith("#") or first[:1].isupper() or first.startswith("'s-")):
-                    continue
-                name = " ".join([first, *candidate[1:]]).lower()
+        while i < count:
+            word = words[i]
+            hashtag = word[0] == "#"
+            head = word[1:] if hashtag else word
+            # A hashtag counts as a mention (#haren); otherwise the name must be capitalised.
+            longest = (hashtag or head[:1].isupper() or head[:3] == "'s-") and self._longest.get(head.lower())
+            if not longest:
+                i += 1
+                continue
+            for size in range(min(longest, count - i), 0, -1):
+                name = " ".join([head, *words[i + 1 : i + size]]).lower() if size > 1 else head.lower()
                 place = self._by_name.get(name)
-                if place is None or (
-                    size == 1 and name in AMBIGUOUS_PLACES and not candidate[0].startswith("#")
-                ):
+                if place is None or (size == 1 and not hashtag and name in AMBIGUOUS_PLACES):
                     continue
                 if place not in found:
                     found.append(place)
-                matched = size
+                i += size
                 break
-            i += matched or 1
+            else:
+                i += 1
         return found
 
 
