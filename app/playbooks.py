@@ -57,8 +57,14 @@ class Trigger(BaseModel):
             return False
         if not self.terms_any:
             return True
-        haystack = " ".join([alert.title, alert.explanation, *(e.text for e in alert.examples)]).lower()
-        return any(re.search(rf"(?<!\w){re.escape(term.lower())}(?!\w)", haystack) for term in self.terms_any)
+        text = " ".join([alert.title, alert.explanation, *(e.text for e in alert.examples)])
+        lowered = text.lower()
+        # A term written with capitals ("ME", the riot police) must match as written, else English "me"
+        # would trigger it; other terms match in any case.
+        return any(
+            re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text if term.lower() != term else lowered)
+            for term in self.terms_any
+        )
 
 
 class CalendarDay(BaseModel):

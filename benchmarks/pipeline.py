@@ -6,7 +6,8 @@
 The input is a long generated stream: Project X scenarios for several towns and seeds one after another in
 time (so detector state has to expire), as native JSON Lines held in memory one scenario at a time. Every
 stage's CPU time is measured; generating the input is not. Next to it, in the same run and on the same
-records, a reference loop that only decodes JSON and tokenises the text, the least any pipeline must do.
+records, a reference loop that only parses each record into a Post (the same adapter) and tokenises its
+text: the least any pipeline must do, so the ratio shows what enrichment and detection cost on top.
 Memory is the process's resident set size after each scenario; it must stay flat as the stream grows.
 """
 
@@ -26,7 +27,7 @@ import orjson
 from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher
 from app.playbooks import PlaybookSet
-from streams.formats import ParseError, parse_record
+from streams.formats import ParseError, Pseudonymiser, parse_record
 from streams.post import pseudonymise
 from streams.scenarios import projectx
 
@@ -67,10 +68,10 @@ def _shift(iso: str, offset: timedelta) -> str:
     return (datetime.fromisoformat(iso.replace("Z", "+00:00")) + offset).isoformat()
 
 
-def reference(lines: list[str]) -> int:
+def reference(lines: list[str], pseudonymiser: Pseudonymiser) -> int:
     tokens = 0
     for line in lines:
-        tokens += len(WORD.findall(orjson.loads(line)["text"].lower()))
+        tokens += len(WORD.findall(parse_record(line, "jsonl", pseudonymiser).text.lower()))
     return tokens
 
 
@@ -105,7 +106,7 @@ def main() -> None:
             t2 = time.process_time()
             alerts += len(detection.observe(enriched))
             t3 = time.process_time()
-            reference(chunk)
+            reference(chunk, pseudonymiser)
             t4 = time.process_time()
             cpu["parse"] += t1 - t0
             cpu["enrich"] += t2 - t1
@@ -124,9 +125,7 @@ def main() -> None:
     for stage in ("parse", "enrich", "detect"):
         print(f"  {stage:<8}                 {cpu[stage] / posts * 1e6:6.1f} µs/post")
     share = rate / reference_rate
-    print(
-        f"reference (decode+tokenise) {reference_rate:,.0f} posts/s; the pipeline runs at {share:.0%} of it"
-    )
+    print(f"reference (parse+tokenise) {reference_rate:,.0f} posts/s; the pipeline runs at {share:.0%} of it")
     print(f"memory                     start {start_rss:.0f} MB, peak {max(m for _, m in memory):.0f} MB")
     tenth = memory[max(0, len(memory) // 10 - 1)]
     last = memory[-1]

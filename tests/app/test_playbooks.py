@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from app.pipeline.alerts import Alert, AlertKind, Example, Severity
+from app.playbooks import CalendarDay, Lexicon, PlaybookError, PlaybookSet, load_playbook
+
+T0 = dt.datetime(2012, 9, 21, 18, 0, tzinfo=dt.UTC)
+
+MINIMAL = """
+title: {nl: Test, en: Test}
+description: {nl: Test, en: Test}
+triggers: [{detector: spike}]
+advice: [{nl: Doe iets, en: Do something}]
+templates: [{id: t1, channel: website, nl: Tekst, en: Text}]
+"""
+
+
+def _alert(kind: AlertKind, text: str, severity: Severity = Severity.MEDIUM) -> Alert:
+    example = Example(key="t:1", created_at=T0, text=text)
+    return Alert(
+        id="a", kind=kind, severity=severity, title="t", explanation="e", first_seen=T0, updated_at=T0,
+        post_count=1, examples=(example,),
+    )  # fmt: skip
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_playbooks_load_and_cover_the_four_crisis_types() -> None:
+    playbooks = PlaybookSet.load()
+    assert {p.id for p in playbooks.playbooks} >= {"projectx", "rumour", "fire", "public_order"}
+    assert "kom allemaal" in playbooks.lexicon(Lexicon.INVITATION)
+    assert "nep" in playbooks.lexicon(Lexicon.DENIAL)
+    assert all(p.advice and p.templates for p in playbooks.playbooks)
+
+
+def test_alerts_find_their_playbook() -> None:
+    playbooks = PlaybookSet.load()
+    assert playbooks.match(_alert(AlertKind.RUMOUR, "klopt dit?")).id == "rumour"
+    assert playbooks.match(_alert(AlertKind.MOBILISATION, "feest")).id == "projectx"
+    assert playbooks.match(_alert(AlertKind.SPIKE, "Grote brand bij de haven, veel rook")).id == "fire"
+    assert playbooks.match(_alert(AlertKind.SPIKE, "De ME charge bij het station")).id == "public_order"
+    # English "me" is not the riot police, and a low spike about nothing in particular has no playbook
+    assert playbooks.match(_alert(AlertKind.SPIKE, "this reminds me of summer")) is None
+    assert playbooks.match(_alert(AlertKind.SPIKE, "brand", Severity.LOW)) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace("detector: spike", "detector: earthquake"), "triggers.0.detector"),
+        (lambda t: t.replace("advice: [{nl: Doe iets, en: Do something}]", "advice: []"), "advice"),
+        (lambda t: t.replace("channel: website", "channel: pigeon"), "templates.0.channel"),
+        (lambda t: t + "lexicons: {denial: [nep, false]}\n", "lexicons.denial.1"),
+        (lambda t: t + "calendar: [{name: x, date: 2024-04-27, every_year: '04-27'}]\n", "either 'date' or"),
+        (lambda t: t + "colour: red\n", "colour"),
+        (lambda t: t + "  - [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_validation_errors_name_the_file_and_the_field(tmp_path: Path, change, message: str) -> None:
+    path = _write(tmp_path, "broken", change(MINIMAL))
+    with pytest.raises(PlaybookError) as error:
+        load_playbook(path)
+    assert str(path) in str(error.value)
+    assert message in str(error.value)
+
+
+def test_the_id_must_match_the_file_name(tmp_path: Path) -> None:
+    with pytest.raises(PlaybookError, match="must equal the file name"):
+        load_playbook(_write(tmp_path, "fire", "id: flood\n" + MINIMAL))
+
+
+def test_a_detector_setting_belongs_to_one_playbook(tmp_path: Path) -> None:
+    setting = "detector_settings: {spike: {min_count: 5}}\n"
+    _write(tmp_path, "one", MINIMAL + setting)
+    _write(tmp_path, "two", MINIMAL + setting)
+    with pytest.raises(PlaybookError, match=r"spike.min_count is set by both 'one' and 'two'"):
+        PlaybookSet.load(tmp_path)
+
+
+def test_settings_and_calendar_are_merged(tmp_path: Path) -> None:
+    _write(tmp_path, "one", MINIMAL + "detector_settings: {spike: {min_count: 5}}\n")
+    _write(tmp_path, "two", MINIMAL + "calendar: [{name: Koningsdag, every_year: '04-27', factor: 3}]\n")
+    playbooks = PlaybookSet.load(tmp_path)
+    assert playbooks.settings_for(AlertKind.SPIKE) == {"min_count": 5}
+    assert [day.name for day in playbooks.calendar()] == ["Koningsdag"]
+    with pytest.raises(PlaybookError, match="no playbooks"):
+        PlaybookSet.load(tmp_path / "empty")
+
+
+def test_calendar_days_apply_on_their_date_and_area() -> None:
+    koningsdag = CalendarDay(name="Koningsdag", every_year="04-27")
+    match = CalendarDay(name="Derby", date=dt.date(2024, 9, 22), areas=("Groningen",))
+    assert koningsdag.applies(dt.date(2031, 4, 27), None)
+    assert not koningsdag.applies(dt.date(2031, 4, 28), None)
+    assert match.applies(dt.date(2024, 9, 22), "Groningen")
+    assert not match.applies(dt.date(2024, 9, 22), "Haren")
