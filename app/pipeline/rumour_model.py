@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import mul
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.pipeline.signals import STANCES, Stance, cues_from_tokens, tokens
+from app.pipeline.signals import STANCES, Stance, cue_counts, tokens
 
 FORMAT_VERSION = 1
 # Bump when anything below that changes which features a post gets (tokens, concepts, dense features):
@@ -56,63 +58,439 @@ _BOS = b"<s>"
 # (shootings, fires, explosions, evacuations, hostage-taking) and reactions to them; never tuned per
 # event.
 CONCEPTS: dict[str, tuple[str, ...]] = {
-    "POLICE": ("police", "cops", "cop", "officer", "officers", "pd", "rcmp", "nypd", "politie", "agent",
-               "agenten", "agente", "marechaussee", "politieagent", "wijkagent"),
-    "ATTACKER": ("gunman", "gunmen", "shooter", "shooters", "attacker", "attackers", "suspect", "suspects",
-                 "terrorist", "terrorists", "perpetrator", "schutter", "schutters", "dader", "daders",
-                 "verdachte", "verdachten", "aanvaller", "terrorist", "terroristen"),
-    "SHOOTING": ("shooting", "shootings", "shot", "shots", "gunfire", "fired", "firing", "gunshots",
-                 "schietpartij", "schietincident", "beschoten", "schoten", "geschoten", "neergeschoten",
-                 "schieten", "schiet"),
-    "DEATH": ("killed", "dead", "died", "death", "deaths", "dies", "kill", "killing", "fatal", "fatalities",
-              "victims", "victim", "doden", "dode", "dood", "omgekomen", "overleden", "gedood", "slachtoffer",
-              "slachtoffers", "omgebracht"),
-    "INJURY": ("injured", "wounded", "hurt", "injuries", "injury", "gewond", "gewonden", "gewonde",
-               "zwaargewond", "lichtgewond", "verwond", "verwondingen"),
-    "HOSTAGE": ("hostage", "hostages", "siege", "held", "captive", "gijzeling", "gijzelaar", "gijzelaars",
-                "gegijzeld", "gijzelnemer", "gijzelnemers"),
-    "EXPLOSION": ("bomb", "bombs", "explosion", "explosions", "explosive", "explosives", "blast", "exploded",
-                  "bom", "bommen", "explosie", "explosies", "ontploffing", "ontploft", "explosief"),
-    "FIRE": ("fire", "fires", "blaze", "smoke", "flames", "burning", "brand", "branden", "rook", "vlammen",
-             "uitslaande", "brandweer"),
-    "CLOSURE": ("evacuated", "evacuation", "evacuate", "lockdown", "locked", "closed", "cordoned", "ontruimd",
-                "ontruiming", "afgesloten", "geëvacueerd", "evacuatie", "afgezet", "gesloten"),
-    "ARREST": ("arrested", "arrest", "arrests", "custody", "detained", "aangehouden", "arrestatie",
-               "gearresteerd", "opgepakt", "aanhouding"),
-    "NUMBER": ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-               "twelve", "dozen", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien",
-               "elf", "twaalf", "tientallen", "0"),
-    "SAY": ("says", "said", "say", "reports", "reported", "report", "according", "told", "tells", "stated",
-            "zegt", "zeggen", "zei", "meldt", "melden", "gemeld", "volgens", "aldus", "verklaart",
-            "vertelt", "bericht", "berichten"),
-    "SOURCE": ("source", "sources", "media", "news", "journalist", "reporter", "witness", "witnesses",
-               "bron", "bronnen", "nieuws", "journalisten", "getuige", "getuigen", "ooggetuige"),
-    "URGENT": ("breaking", "update", "urgent", "live", "developing", "alert", "latest", "zojuist",
-               "liveblog", "spoed", "actueel"),
-    "SYMPATHY": ("pray", "prayers", "praying", "thoughts", "rip", "condolences", "heart", "hearts", "sad",
-                 "tragic", "tragedy", "heartbreaking", "bid", "bidden", "sterkte", "gedachten", "verdriet",
-                 "condoleances", "vreselijk", "afschuwelijk", "triest", "verschrikkelijk", "rust"),
-    "OPINION": ("shame", "disgusting", "stupid", "hate", "love", "angry", "idiots", "idiot", "ridiculous",
-                "pathetic", "disgrace", "schande", "walgelijk", "belachelijk", "boos", "dom", "idioot",
-                "idioten", "triest", "schandalig", "haat"),
+    "POLICE": (
+        "police",
+        "cops",
+        "cop",
+        "officer",
+        "officers",
+        "pd",
+        "rcmp",
+        "nypd",
+        "politie",
+        "agent",
+        "agenten",
+        "agente",
+        "marechaussee",
+        "politieagent",
+        "wijkagent",
+    ),
+    "ATTACKER": (
+        "gunman",
+        "gunmen",
+        "shooter",
+        "shooters",
+        "attacker",
+        "attackers",
+        "suspect",
+        "suspects",
+        "terrorist",
+        "terrorists",
+        "perpetrator",
+        "schutter",
+        "schutters",
+        "dader",
+        "daders",
+        "verdachte",
+        "verdachten",
+        "aanvaller",
+        "terrorist",
+        "terroristen",
+    ),
+    "SHOOTING": (
+        "shooting",
+        "shootings",
+        "shot",
+        "shots",
+        "gunfire",
+        "fired",
+        "firing",
+        "gunshots",
+        "schietpartij",
+        "schietincident",
+        "beschoten",
+        "schoten",
+        "geschoten",
+        "neergeschoten",
+        "schieten",
+        "schiet",
+    ),
+    "DEATH": (
+        "killed",
+        "dead",
+        "died",
+        "death",
+        "deaths",
+        "dies",
+        "kill",
+        "killing",
+        "fatal",
+        "fatalities",
+        "victims",
+        "victim",
+        "doden",
+        "dode",
+        "dood",
+        "omgekomen",
+        "overleden",
+        "gedood",
+        "slachtoffer",
+        "slachtoffers",
+        "omgebracht",
+    ),
+    "INJURY": (
+        "injured",
+        "wounded",
+        "hurt",
+        "injuries",
+        "injury",
+        "gewond",
+        "gewonden",
+        "gewonde",
+        "zwaargewond",
+        "lichtgewond",
+        "verwond",
+        "verwondingen",
+    ),
+    "HOSTAGE": (
+        "hostage",
+        "hostages",
+        "siege",
+        "held",
+        "captive",
+        "gijzeling",
+        "gijzelaar",
+        "gijzelaars",
+        "gegijzeld",
+        "gijzelnemer",
+        "gijzelnemers",
+    ),
+    "EXPLOSION": (
+        "bomb",
+        "bombs",
+        "explosion",
+        "explosions",
+        "explosive",
+        "explosives",
+        "blast",
+        "exploded",
+        "bom",
+        "bommen",
+        "explosie",
+        "explosies",
+        "ontploffing",
+        "ontploft",
+        "explosief",
+    ),
+    "FIRE": (
+        "fire",
+        "fires",
+        "blaze",
+        "smoke",
+        "flames",
+        "burning",
+        "brand",
+        "branden",
+        "rook",
+        "vlammen",
+        "uitslaande",
+        "brandweer",
+    ),
+    "CLOSURE": (
+        "evacuated",
+        "evacuation",
+        "evacuate",
+        "lockdown",
+        "locked",
+        "closed",
+        "cordoned",
+        "ontruimd",
+        "ontruiming",
+        "afgesloten",
+        "geëvacueerd",
+        "evacuatie",
+        "afgezet",
+        "gesloten",
+    ),
+    "ARREST": (
+        "arrested",
+        "arrest",
+        "arrests",
+        "custody",
+        "detained",
+        "aangehouden",
+        "arrestatie",
+        "gearresteerd",
+        "opgepakt",
+        "aanhouding",
+    ),
+    "NUMBER": (
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "dozen",
+        "twee",
+        "drie",
+        "vier",
+        "vijf",
+        "zes",
+        "zeven",
+        "acht",
+        "negen",
+        "tien",
+        "elf",
+        "twaalf",
+        "tientallen",
+        "0",
+    ),
+    "SAY": (
+        "says",
+        "said",
+        "say",
+        "reports",
+        "reported",
+        "report",
+        "according",
+        "told",
+        "tells",
+        "stated",
+        "zegt",
+        "zeggen",
+        "zei",
+        "meldt",
+        "melden",
+        "gemeld",
+        "volgens",
+        "aldus",
+        "verklaart",
+        "vertelt",
+        "bericht",
+        "berichten",
+    ),
+    "SOURCE": (
+        "source",
+        "sources",
+        "media",
+        "news",
+        "journalist",
+        "reporter",
+        "witness",
+        "witnesses",
+        "bron",
+        "bronnen",
+        "nieuws",
+        "journalisten",
+        "getuige",
+        "getuigen",
+        "ooggetuige",
+    ),
+    "URGENT": (
+        "breaking",
+        "update",
+        "urgent",
+        "live",
+        "developing",
+        "alert",
+        "latest",
+        "zojuist",
+        "liveblog",
+        "spoed",
+        "actueel",
+    ),
+    "SYMPATHY": (
+        "pray",
+        "prayers",
+        "praying",
+        "thoughts",
+        "rip",
+        "condolences",
+        "heart",
+        "hearts",
+        "sad",
+        "tragic",
+        "tragedy",
+        "heartbreaking",
+        "bid",
+        "bidden",
+        "sterkte",
+        "gedachten",
+        "verdriet",
+        "condoleances",
+        "vreselijk",
+        "afschuwelijk",
+        "triest",
+        "verschrikkelijk",
+        "rust",
+    ),
+    "OPINION": (
+        "shame",
+        "disgusting",
+        "stupid",
+        "hate",
+        "love",
+        "angry",
+        "idiots",
+        "idiot",
+        "ridiculous",
+        "pathetic",
+        "disgrace",
+        "schande",
+        "walgelijk",
+        "belachelijk",
+        "boos",
+        "dom",
+        "idioot",
+        "idioten",
+        "triest",
+        "schandalig",
+        "haat",
+    ),
     "YOU": ("you", "your", "you're", "youre", "jij", "jouw", "jullie", "je", "u", "uw"),
     "SHOULD": ("should", "must", "need", "needs", "shouldn't", "moet", "moeten", "hoort", "horen"),
-    "OFFICIAL": ("mayor", "minister", "government", "pm", "president", "chief", "spokesman", "spokesperson",
-                 "authorities", "officials", "burgemeester", "gemeente", "kabinet", "regering", "premier",
-                 "woordvoerder", "autoriteiten", "overheid", "hulpdiensten"),
-    "PLACE": ("parliament", "cafe", "café", "mall", "school", "station", "building", "centre", "center",
-              "supermarket", "store", "shop", "hospital", "church", "mosque", "street", "square", "winkel",
-              "winkelcentrum", "gebouw", "kerk", "moskee", "ziekenhuis", "straat", "plein", "wijk",
-              "stadhuis", "supermarkt"),
-    "MORE": ("second", "another", "more", "multiple", "several", "other", "tweede", "meerdere", "meer",
-             "andere", "nog"),
-    "MEDIA_ITEM": ("photo", "photos", "video", "videos", "picture", "pictures", "pic", "image", "images",
-                   "footage", "foto", "fotos", "foto's", "beeld", "beelden", "filmpje", "filmpjes"),
+    "OFFICIAL": (
+        "mayor",
+        "minister",
+        "government",
+        "pm",
+        "president",
+        "chief",
+        "spokesman",
+        "spokesperson",
+        "authorities",
+        "officials",
+        "burgemeester",
+        "gemeente",
+        "kabinet",
+        "regering",
+        "premier",
+        "woordvoerder",
+        "autoriteiten",
+        "overheid",
+        "hulpdiensten",
+    ),
+    "PLACE": (
+        "parliament",
+        "cafe",
+        "café",
+        "mall",
+        "school",
+        "station",
+        "building",
+        "centre",
+        "center",
+        "supermarket",
+        "store",
+        "shop",
+        "hospital",
+        "church",
+        "mosque",
+        "street",
+        "square",
+        "winkel",
+        "winkelcentrum",
+        "gebouw",
+        "kerk",
+        "moskee",
+        "ziekenhuis",
+        "straat",
+        "plein",
+        "wijk",
+        "stadhuis",
+        "supermarkt",
+    ),
+    "MORE": (
+        "second",
+        "another",
+        "more",
+        "multiple",
+        "several",
+        "other",
+        "tweede",
+        "meerdere",
+        "meer",
+        "andere",
+        "nog",
+    ),
+    "MEDIA_ITEM": (
+        "photo",
+        "photos",
+        "video",
+        "videos",
+        "picture",
+        "pictures",
+        "pic",
+        "image",
+        "images",
+        "footage",
+        "foto",
+        "fotos",
+        "foto's",
+        "beeld",
+        "beelden",
+        "filmpje",
+        "filmpjes",
+    ),
     "NAMED": ("identified", "named", "name", "identity", "identiteit", "geïdentificeerd", "naam"),
-    "NOW": ("tonight", "today", "now", "morning", "currently", "vanavond", "vandaag", "nu", "vanochtend",
-            "vannacht", "momenteel"),
-    "SOLDIER": ("soldier", "soldiers", "army", "military", "troops", "soldaat", "soldaten", "leger",
-                "defensie", "militair", "militairen"),
+    "NOW": (
+        "tonight",
+        "today",
+        "now",
+        "morning",
+        "currently",
+        "vanavond",
+        "vandaag",
+        "nu",
+        "vanochtend",
+        "vannacht",
+        "momenteel",
+    ),
+    # Function words that carry stance and are used alike in both languages; as concepts, a weight learned
+    # from English posts reaches the Dutch word. Words that are something else in the other language
+    # ("die", "was", "door") are left out.
+    "NOT": (
+        "not",
+        "no",
+        "never",
+        "don't",
+        "didn't",
+        "isn't",
+        "wasn't",
+        "aren't",
+        "can't",
+        "won't",
+        "niet",
+        "geen",
+        "nooit",
+        "nee",
+    ),
+    "WHY": ("why", "how", "waarom", "hoe", "hoezo"),
+    "WH": ("what", "who", "where", "when", "which", "wat", "wie", "waar", "wanneer", "welke"),
+    "I": ("i", "me", "my", "i'm", "im", "ik", "mij", "mijn", "m'n"),
+    "WE": ("we", "us", "our", "wij", "ons", "onze"),
+    "ALL": ("everyone", "everybody", "all", "iedereen", "allemaal", "alle", "allen"),
+    "PLEASE": ("please", "pls", "plz", "alsjeblieft", "aub", "graag", "svp"),
+    "SOLDIER": (
+        "soldier",
+        "soldiers",
+        "army",
+        "military",
+        "troops",
+        "soldaat",
+        "soldaten",
+        "leger",
+        "defensie",
+        "militair",
+        "militairen",
+    ),
 }
 _CONCEPT_TOKEN: dict[bytes, bytes] = {}
 for _concept, _words in CONCEPTS.items():
@@ -138,40 +516,101 @@ DENSE_FEATURES = (
     "mentions",
     "length",
     "digits",
-    "headline_colon",   # "BREAKING: ...", "Politie: ..."
-    "quote_marks",      # quoting someone: '"We have no information," police said'
-    "upper_ratio",      # shouting, or an all-caps headline
+    "headline_colon",  # "BREAKING: ...", "Politie: ..."
+    "quote_marks",  # quoting someone: '"We have no information," police said'
+    "upper_ratio",  # shouting, or an all-caps headline
     "lang_nl",
     "lang_en",
 )
 N_DENSE = len(DENSE_FEATURES)
 
 
-def _bucket(data: bytes, seed: int) -> int:
-    return zlib.crc32(data, seed) & _MASK
-
-
 # Streams repeat words endlessly; remembering each word's bucket avoids most crc32 calls. It changes no
 # result (the hash is a pure function), and clearing it when full keeps memory bounded.
 _UNIGRAM_CACHE: dict[bytes, int] = {}
 _CACHE_LIMIT = 200_000
+_SKIP = frozenset({b"?", b"!", b":"})
+_AT = ord("@")
+# Byte classes for counting in C (bytes.translate with delete) instead of a Python loop per character.
+# ASCII only: an accented capital is not counted as upper case, a small bias on a shape feature.
+_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LETTERS = _ASCII_UPPER + bytes(range(ord("a"), ord("z") + 1))
+_DIGITS = b"0123456789"
 
 
-def _unigram_bucket(tok: bytes) -> int:
-    bucket = _UNIGRAM_CACHE.get(tok)
-    if bucket is None:
-        if len(_UNIGRAM_CACHE) >= _CACHE_LIMIT:
-            _UNIGRAM_CACHE.clear()
-        bucket = _UNIGRAM_CACHE[tok] = zlib.crc32(tok, _SEED_UNIGRAM) & _MASK
-    return bucket
+def _text_features(
+    text: str,
+    has_url: bool | None,
+    is_reply: bool | None,
+    is_quote: bool,
+    n_hashtags: int | None,
+    n_mentions: int | None,
+    lang: str | None,
+) -> tuple[set[int], tuple[float, ...]]:
+    """The one implementation of the feature spec, shared by training and scoring."""
+    toks = tokens(text)
+    enquiry, denial, hedging, support, questions, exclamations, first_person, _ = cue_counts(toks)
+    if has_url is None:
+        has_url = "http" in text or "www." in text
+    if is_reply is None:
+        is_reply = text.lstrip().startswith("@")
+    if n_hashtags is None:
+        n_hashtags = text.count("#")
+    if n_mentions is None:
+        n_mentions = text.count("@")
 
+    seen: set[int] = set()
+    cache = _UNIGRAM_CACHE
+    concept = _CONCEPT_TOKEN
+    crc32 = zlib.crc32
+    prev = _BOS
+    for tok in toks:
+        if tok in _SKIP:
+            # Punctuation is in the dense block; as words it would only add noise to the bigrams.
+            continue
+        if tok[0] == _AT:
+            tok = b"@"
+        elif tok.isdigit():
+            tok = b"\x00NUMBER"
+        else:
+            tok = concept.get(tok, tok)
+        bucket = cache.get(tok)
+        if bucket is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            bucket = cache[tok] = crc32(tok, _SEED_UNIGRAM) & _MASK
+        seen.add(bucket)
+        seen.add(crc32(prev + b" " + tok, _SEED_BIGRAM) & _MASK)
+        prev = tok
 
-def _model_token(tok: bytes) -> bytes:
-    if tok[:1] == b"@":
-        return b"@"
-    if tok.isdigit():
-        return b"\x00NUMBER"
-    return _CONCEPT_TOKEN.get(tok, tok)
+    raw = text.encode()
+    n_bytes = len(raw)
+    letters = n_bytes - len(raw.translate(None, _ASCII_LETTERS))
+    upper = n_bytes - len(raw.translate(None, _ASCII_UPPER))
+    head = text[:40]
+    colon = head.find(":")
+    dense = (
+        min(enquiry, 2) / 2,
+        min(denial, 2) / 2,
+        min(hedging, 2) / 2,
+        min(support, 3) / 3,
+        min(first_person, 3) / 3,
+        1.0 if questions else 0.0,
+        1.0 if exclamations else 0.0,
+        1.0 if has_url else 0.0,
+        1.0 if is_reply else 0.0,
+        1.0 if is_quote else 0.0,
+        min(n_hashtags, 3) / 3,
+        min(n_mentions, 3) / 3,
+        min(len(text), 280) / 280,
+        1.0 if len(raw.translate(None, _DIGITS)) != n_bytes else 0.0,
+        1.0 if colon > 0 and not head[:colon].startswith("http") else 0.0,
+        1.0 if '"' in text or "\u201c" in text else 0.0,
+        upper / letters if letters else 0.0,
+        1.0 if lang == "nl" else 0.0,
+        1.0 if lang == "en" else 0.0,
+    )
+    return seen, dense
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,54 +636,7 @@ def featurize(
     Media attachments are deliberately not a feature: :class:`streams.post.Post` does not carry them, and
     a weight for something production never sets would only shift every score.
     """
-    toks = tokens(text)
-    c = cues_from_tokens(toks)
-    if has_url is None:
-        has_url = "http" in text or "www." in text
-    if is_reply is None:
-        is_reply = text.lstrip().startswith("@")
-    if n_hashtags is None:
-        n_hashtags = text.count("#")
-    if n_mentions is None:
-        n_mentions = text.count("@")
-
-    seen: set[int] = set()
-    prev = _BOS
-    for tok in toks:
-        if tok == b"?" or tok == b"!" or tok == b":":
-            # Punctuation is in the dense block; as words it would only add noise to the bigrams.
-            continue
-        mtok = _model_token(tok)
-        seen.add(_unigram_bucket(mtok))
-        seen.add(zlib.crc32(prev + b" " + mtok, _SEED_BIGRAM) & _MASK)
-        prev = mtok
-
-    n_chars = len(text)
-    letters = sum(1 for ch in text if ch.isalpha())
-    upper = sum(1 for ch in text if ch.isupper())
-    head = text[:40]
-    colon = head.find(":")
-    dense = (
-        min(c.enquiry, 2) / 2,
-        min(c.denial, 2) / 2,
-        min(c.hedging, 2) / 2,
-        min(c.support, 3) / 3,
-        min(c.first_person, 3) / 3,
-        1.0 if c.question_marks else 0.0,
-        1.0 if c.exclamations else 0.0,
-        1.0 if has_url else 0.0,
-        1.0 if is_reply else 0.0,
-        1.0 if is_quote else 0.0,
-        min(n_hashtags, 3) / 3,
-        min(n_mentions, 3) / 3,
-        min(n_chars, 280) / 280,
-        1.0 if any(ch.isdigit() for ch in text) else 0.0,
-        1.0 if 0 < colon and not head[:colon].startswith("http") else 0.0,
-        1.0 if '"' in text or "\u201c" in text else 0.0,
-        upper / letters if letters else 0.0,
-        1.0 if lang == "nl" else 0.0,
-        1.0 if lang == "en" else 0.0,
-    )
+    seen, dense = _text_features(text, has_url, is_reply, is_quote, n_hashtags, n_mentions, lang)
     return PostFeatures(tuple(sorted(seen)), dense)
 
 
@@ -310,6 +702,21 @@ class LinearModel:
             metadata=dict(metadata or {}),
         )
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the weights alone (not the metadata), to check that a rebuild is identical."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for k, table in enumerate(self.text_weights):
+            buckets = sorted(table)
+            digest.update(np.array([k], dtype=np.uint8).tobytes())
+            digest.update(np.array(buckets, dtype=np.uint32).tobytes())
+            digest.update(np.array([table[b] for b in buckets], dtype=np.float32).tobytes())
+        digest.update(np.array(self.dense_weights, dtype=np.float32).tobytes())
+        digest.update(np.array(self.intercepts, dtype=np.float32).tobytes())
+        digest.update("\x1f".join(self.classes).encode())
+        return digest.hexdigest()
+
     def save(self, path: Path) -> None:
         rows = len(self.text_weights)
         row_of: list[int] = []
@@ -358,9 +765,7 @@ class LinearModel:
                 z["text_row"].tolist(), z["text_bucket"].tolist(), z["text_weight"].tolist(), strict=True
             ):
                 text[k][bucket] = weight
-            metadata = dict(
-                zip(z["metadata_keys"].tolist(), z["metadata_values"].tolist(), strict=True)
-            )
+            metadata = dict(zip(z["metadata_keys"].tolist(), z["metadata_values"].tolist(), strict=True))
             return cls(
                 classes=classes,
                 text_weights=tuple(text),
@@ -371,16 +776,13 @@ class LinearModel:
 
     def decision(self, features: PostFeatures) -> list[float]:
         """The linear score of each row (class) for one post."""
-        n = len(features.buckets)
+        buckets = features.buckets
+        n = len(buckets)
         scale = 1.0 / math.sqrt(n) if n else 0.0
-        out = []
-        for table, dense_w, b in zip(self.text_weights, self.dense_weights, self.intercepts, strict=True):
-            get = table.get
-            text_sum = 0.0
-            for bucket in features.buckets:
-                text_sum += get(bucket, 0.0)
-            out.append(b + scale * text_sum + sum(w * x for w, x in zip(dense_w, features.dense, strict=True)))
-        return out
+        return [
+            b + scale * sum(map(table.get, buckets, repeat(0.0, n))) + sum(map(mul, dense_w, features.dense))
+            for table, dense_w, b in zip(self.text_weights, self.dense_weights, self.intercepts, strict=True)
+        ]
 
 
 def _sigmoid(z: float) -> float:
@@ -409,16 +811,15 @@ class RumourModel:
     def metadata(self) -> dict[str, str]:
         return self.model.metadata
 
+    def _z(self, buckets: Collection[int], dense: tuple[float, ...]) -> float:
+        n = len(buckets)
+        # map() over the dict's get keeps the per-feature work in C; this is the hot loop of scoring.
+        text_sum = sum(map(self._table.get, buckets, repeat(0.0, n)))
+        z = self._intercept + sum(map(mul, self._dense, dense))
+        return z + text_sum / math.sqrt(n) if n else z
+
     def score_features(self, features: PostFeatures) -> float:
-        get = self._table.get
-        text_sum = 0.0
-        for bucket in features.buckets:
-            text_sum += get(bucket, 0.0)
-        n = len(features.buckets)
-        z = self._intercept + (text_sum / math.sqrt(n) if n else 0.0)
-        for w, x in zip(self._dense, features.dense, strict=True):
-            z += w * x
-        return _sigmoid(z)
+        return _sigmoid(self._z(features.buckets, features.dense))
 
     def score(
         self,
@@ -432,17 +833,8 @@ class RumourModel:
         lang: str | None = None,
     ) -> float:
         """Probability-like rumour score of one post; see :func:`featurize` for the metadata."""
-        return self.score_features(
-            featurize(
-                text,
-                has_url=has_url,
-                is_reply=is_reply,
-                is_quote=is_quote,
-                n_hashtags=n_hashtags,
-                n_mentions=n_mentions,
-                lang=lang,
-            )
-        )
+        buckets, dense = _text_features(text, has_url, is_reply, is_quote, n_hashtags, n_mentions, lang)
+        return _sigmoid(self._z(buckets, dense))
 
     def score_post(self, post: Any) -> float:
         """Score a :class:`streams.post.Post` (anything with its ``text``, ``lang``, reply/quote fields)."""
@@ -455,7 +847,13 @@ class RumourModel:
 
 
 class StanceModel:
-    """Support / deny / query / comment of a reaction post, one-vs-rest linear over the same features."""
+    """Support / deny / query / comment of a reaction post: the cue rules, then a linear model.
+
+    A denial or enquiry cue decides as in :func:`app.pipeline.signals.stance` (the lexicons are bilingual
+    and precise); otherwise a one-vs-rest linear model over the same features as the rumour scorer,
+    trained on RumourEval 2017, picks the label. English-trained: see ``stance`` for why the pipeline
+    keeps the rules for Dutch.
+    """
 
     def __init__(self, model: LinearModel) -> None:
         if set(model.classes) != set(STANCES):
@@ -467,8 +865,14 @@ class StanceModel:
         return cls(LinearModel.load(Path(path)))
 
     def predict(self, text: str) -> Stance:
+        enquiry, denial = cue_counts(tokens(text))[:2]
+        if denial:
+            return "deny"
+        if enquiry:
+            return "query"
         scores = self.model.decision(featurize(text))
-        best = max(range(len(scores)), key=scores.__getitem__)
-        label = self.model.classes[best]
-        assert label in STANCES
-        return label  # type: ignore[return-value]
+        label = self.model.classes[max(range(len(scores)), key=scores.__getitem__)]
+        for known in STANCES:
+            if label == known:
+                return known
+        raise AssertionError(label)  # unreachable: __init__ checked the classes
