@@ -5,7 +5,10 @@
 
 Each case generates a Project X scenario (``streams.scenarios.projectx``), enriches it with the service's
 :class:`~app.pipeline.enrich.Enricher`, feeds it to a :class:`MobilisationDetector` with the shipped
-playbooks in batches of 500 (event-time order), and scores the alerts against the scenario's ground truth:
+playbooks one post at a time (event-time order), and scores the alerts against the scenario's ground truth.
+Groups: ``main`` (Haren, Zwolle, Den Helder, Veghel at the default volume), ``scale`` (Haren with the
+incident at 0.2x and 3x), ``busy`` (Zwolle and Haren with ten times the ordinary chatter, so the look-alikes
+are ten times bigger too), ``chatter`` (Veghel with two weeks of ordinary life before the gathering).
 
 warning_h
     Hours from the first alert about the invitation cascade to the announced gathering (positive = warned
@@ -34,7 +37,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +51,10 @@ from streams.scenarios.projectx import GroundTruth, generate
 REPORT_SEEDS = (1, 2, 3, 4, 5)
 TUNING_SEEDS = tuple(range(100, 110))
 TOWNS = ("Haren", "Zwolle", "Den Helder", "Veghel")
-BATCH = 500
+# Scoring feeds one post at a time, so each revision shows what a live stream would have shown at that
+# moment; the speed measurement uses the pipeline's batches.
+SCORING_BATCH = 1
+SPEED_BATCH = 500
 INCIDENT_KINDS = ("invitation", "cascade", "official", "incident", "rumour", "denial", "aftermath")
 LOOKALIKE_KINDS = ("municipal_event", "private_party", "church_bazaar", "football_match")
 WEEK_HOURS = 7 * 24.0
@@ -93,13 +99,16 @@ def enriched_posts(case: Case, enricher: Enricher) -> tuple[GroundTruth, list[Po
 
 
 def run(
-    posts: Sequence[Post], settings: MobilisationSettings | None = None, playbooks: PlaybookSet | None = None
+    posts: Sequence[Post],
+    settings: MobilisationSettings | None = None,
+    playbooks: PlaybookSet | None = None,
+    batch: int = SCORING_BATCH,
 ) -> list[Alert]:
     """Every alert the detector emits over ``posts``, in order (all revisions)."""
     detector = MobilisationDetector(settings or MobilisationSettings(), playbooks or PlaybookSet.load())
     alerts: list[Alert] = []
-    for i in range(0, len(posts), BATCH):
-        alerts.extend(detector.observe(list(posts[i : i + BATCH])))
+    for i in range(0, len(posts), batch):
+        alerts.extend(detector.observe(list(posts[i : i + batch])))
     return alerts
 
 
@@ -243,14 +252,15 @@ def measure_speed(target_posts: int = 200_000, repeat: int = 3) -> dict[str, flo
     enricher = Enricher()
     out: dict[str, float] = {}
     for name, case in (
-        ("incident", Case("Haren", 7, scale=target_posts / 11_000, group="speed")),
+        ("incident", Case("Haren", 7, scale=target_posts / 8_500, group="speed")),
         ("chatter", Case("Zwolle", 7, base_rate=target_posts / 9.2, group="speed")),
     ):
         _, posts = enriched_posts(case, enricher)
-        batches = [posts[i : i + BATCH] for i in range(0, len(posts), BATCH)]
+        batches = [posts[i : i + SPEED_BATCH] for i in range(0, len(posts), SPEED_BATCH)]
         best = float("inf")
+        playbooks = PlaybookSet.load()
         for _ in range(repeat):
-            detector = MobilisationDetector(MobilisationSettings(), PlaybookSet.load())
+            detector = MobilisationDetector(MobilisationSettings(), playbooks)
             started = time.process_time()
             for batch in batches:
                 detector.observe(batch)
@@ -280,18 +290,36 @@ def main(argv: Sequence[str] | None = None) -> None:
         for key, value in measure_speed(args.speed_posts).items():
             print(f"{key:>24}: {value}")
         return
-    results = evaluate(_seeds(args.seeds), args.groups.split(","))
+    seeds = _seeds(args.seeds)
+    tuned_on = set(seeds) & set(TUNING_SEEDS)
+    print(
+        f"seeds {args.seeds}; thresholds were tuned on seeds {TUNING_SEEDS[0]}-{TUNING_SEEDS[-1]} only"
+        + (f" (WARNING: {sorted(tuned_on)} are tuning seeds)" if tuned_on else " (none of these)")
+    )
+    results = evaluate(seeds, args.groups.split(","))
     if args.cases:
+        print(
+            f"{'group':8} {'town':11} {'seed':>4} {'scale':>5} {'base':>5} {'posts':>6} {'warn_h':>6} "
+            f"{'vs_tip_min':>10} {'severity first>max':>18} {'crit_vs_esc_min':>15} {'FA':>3} "
+            "lookalikes_silent"
+        )
         for r in results:
-            row = {k: v for k, v in asdict(r).items() if k not in ("case", "false_alarm_titles")}
+            c = r.case
+            silent = sum(r.lookalikes_silent.values())
             print(
-                f"{r.case.group:8} {r.case.town:11} seed={r.case.seed:<4} scale={r.case.scale:<4g} "
-                f"base={r.case.base_rate:<5g} {row}"
+                f"{c.group:8} {c.town:11} {c.seed:>4} {c.scale:>5g} {c.base_rate:>5g} {r.posts:>6} "
+                f"{_show(r.warning_h):>6} {_show(r.vs_tipping_min):>10} "
+                f"{f'{r.first_severity}>{r.max_severity}':>18} {_show(r.critical_vs_escalation_min):>15} "
+                f"{r.false_alarms:>3} {silent}/{len(r.lookalikes_silent)}"
             )
             for title in r.false_alarm_titles:
                 print(f"{'':10}false alarm: {title}")
     for row in summarise(results):
         print(row)
+
+
+def _show(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 if __name__ == "__main__":
