@@ -186,9 +186,17 @@ class PlaybookSet:
         return dict(self._settings.get(kind, {}))
 
     def match(self, alert: Alert) -> Playbook | None:
-        """The playbook an alert falls under: the first match, most specific (with terms) first."""
-        ordered = sorted(self.playbooks, key=lambda p: not any(t.terms_any for t in p.triggers))
-        return next((playbook for playbook in ordered if playbook.matches(alert)), None)
+        """The playbook an alert falls under. A trigger naming terms is more specific than one that does
+        not; among those, the playbook that takes the detector's alerts from the lowest severity up is the
+        detector's home (a Project X call stays under 'projectx' when it turns critical)."""
+        best: tuple[tuple[bool, int], Playbook] | None = None
+        for playbook in self.playbooks:
+            for trigger in playbook.triggers:
+                if trigger.matches(alert):
+                    rank = (bool(trigger.terms_any), -trigger.min_severity.rank)
+                    if best is None or rank > best[0]:
+                        best = (rank, playbook)
+        return best[1] if best else None
 
     def get(self, playbook_id: str) -> Playbook | None:
         return next((p for p in self.playbooks if p.id == playbook_id), None)

@@ -118,3 +118,29 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": True, "consumer": True}
     assert client.get("/openapi.json").json()["paths"]["/api/ingest"]
+
+
+def test_a_scenario_through_the_service_yields_alerts_with_history(client: TestClient) -> None:
+    from streams.scenarios import projectx
+
+    scenario = projectx.generate(town="Haren", seed=4, days_before=3)
+    lines = [json.dumps(record) for record in scenario.records]
+    for start in range(0, len(lines), 2000):
+        client.post("/api/ingest", content="\n".join(lines[start : start + 2000]), params={"source": "px"})
+    assert wait_for_total(client, len(lines), timeout_s=60)["total"] == len(lines)
+
+    alerts = client.get("/api/alerts", params={"limit": 500}).json()
+    kinds = {alert["kind"] for alert in alerts["items"]}
+    assert {"mobilisation", "rumour", "spike"} <= kinds
+    call = next(a for a in alerts["items"] if a["kind"] == "mobilisation")
+    assert call["playbook"] == "projectx"
+    assert call["detected_at"] < scenario.truth.gathering.at.isoformat().replace("+00:00", "Z")
+    history = client.get(f"/api/alerts/{call['id']}/history").json()
+    assert [a["revision"] for a in history] == list(range(1, call["revision"] + 1))
+    assert client.get(f"/api/alerts/{call['id']}").json()["revision"] == call["revision"]
+    assert client.get("/api/alerts/nothing-like-this").status_code == 404
+
+    rumours = client.get("/api/rumours").json()
+    assert rumours["total"] >= 1
+    assert {a["kind"] for a in rumours["items"]} == {"rumour"}
+    assert client.get("/api/status").json()["pipeline"]["alert_updates"] >= alerts["total"]

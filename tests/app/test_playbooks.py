@@ -45,6 +45,8 @@ def test_alerts_find_their_playbook() -> None:
     playbooks = PlaybookSet.load()
     assert playbooks.match(_alert(AlertKind.RUMOUR, "klopt dit?")).id == "rumour"
     assert playbooks.match(_alert(AlertKind.MOBILISATION, "feest")).id == "projectx"
+    # public_order also takes critical calls, but a call that turns violent stays under its home playbook
+    assert playbooks.match(_alert(AlertKind.MOBILISATION, "rellen", Severity.CRITICAL)).id == "projectx"
     assert playbooks.match(_alert(AlertKind.SPIKE, "Grote brand bij de haven, veel rook")).id == "fire"
     assert playbooks.match(_alert(AlertKind.SPIKE, "De ME charge bij het station")).id == "public_order"
     # English "me" is not the riot police, and a low spike about nothing in particular has no playbook

@@ -1,0 +1,70 @@
+"""The three detectors together over a generated Project X incident, as the service and `signaal detect`
+run them: each kind of alert appears in time, falls under the right playbook and is updated, not repeated."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from functools import partial
+
+import pytest
+
+from app.pipeline.alerts import AlertKind
+from app.pipeline.detection import Detection
+from app.pipeline.enrich import Enricher
+from app.pipeline.offline import DetectReport, detect_posts
+from app.playbooks import PlaybookSet
+from streams.formats import parse_record
+from streams.post import pseudonymise
+from streams.scenarios import projectx
+
+
+@pytest.fixture(scope="module")
+def incident() -> tuple[projectx.Scenario, DetectReport, list[dict]]:
+    scenario = projectx.generate(town="Haren", seed=2, days_before=4)
+    to_post = partial(parse_record, fmt="jsonl", pseudonymise=partial(pseudonymise, key=b"test"))
+    posts = sorted((to_post(record) for record in scenario.records), key=lambda p: p.created_at)
+    labels = io.BytesIO()
+    report = detect_posts(posts + posts[:50], Detection.standard(PlaybookSet.load()), Enricher(), labels)
+    return scenario, report, [json.loads(line) for line in labels.getvalue().splitlines()]
+
+
+def _first(report: DetectReport, kind: AlertKind) -> datetime:
+    times = [a.detected_at for a in report.alerts.values() if a.kind == kind and a.detected_at]
+    assert times, f"no {kind} alert"
+    return min(times)
+
+
+def test_mobilisation_is_flagged_before_the_gathering_under_the_projectx_playbook(incident) -> None:
+    scenario, report, _ = incident
+    assert _first(report, AlertKind.MOBILISATION) < scenario.truth.gathering.at
+    calls = [a for a in report.alerts.values() if a.kind == AlertKind.MOBILISATION]
+    assert {a.playbook for a in calls} <= {"projectx", "public_order"}
+    assert any(a.revision > 1 for a in calls), "a growing call is updated, not re-fired"
+
+
+def test_each_true_rumour_becomes_a_case_once_it_has_spread(incident) -> None:
+    scenario, report, _ = incident
+    cases = [a for a in report.alerts.values() if a.kind == AlertKind.RUMOUR]
+    assert all(a.playbook == "rumour" for a in cases)
+    for rumour in scenario.truth.rumours:
+        members = {f"scenario:{post_id}" for post_id in rumour.member_ids}
+        flagged = [a for a in cases if members & set(a.member_ids)]
+        assert flagged, f"rumour {rumour.key!r} was not flagged"
+        assert min(a.detected_at for a in flagged) >= rumour.first_post_at
+
+
+def test_the_riot_makes_a_volume_spike(incident) -> None:
+    scenario, report, _ = incident
+    assert _first(report, AlertKind.SPIKE) >= scenario.truth.invitation_at
+
+
+def test_every_post_is_labelled_once_and_duplicates_are_not_counted(incident) -> None:
+    scenario, report, labels = incident
+    assert report.posts == len(scenario.records)
+    assert report.duplicates == 50
+    assert len(labels) == report.posts
+    assert len({line["key"] for line in labels}) == report.posts
+    assert {"rumour", "rumour_score", "claim_id", "area"} <= labels[0].keys()
+    assert any(line["rumour"] for line in labels)
