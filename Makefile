@@ -12,13 +12,15 @@ PGPORT_SIGNAAL ?= 55432
 PYTEST_ARGS ?=
 export KAFKA_PORT PGPORT_SIGNAAL
 
-.PHONY: help venv demo test lint services-up services-down clean
+.PHONY: help venv demo test lint evaluate benchmark services-up services-down clean
 
 help:
 	@echo "make venv           create .venv and install signaal with its dev tools"
 	@echo "make demo           run the embedded demo (in-process bus, SQLite)"
 	@echo "make test           full test suite against real Kafka + PostgreSQL + Chromium"
 	@echo "make lint           ruff check"
+	@echo "make evaluate       detection figures on ../shared/data and generated incidents (10-20 min)"
+	@echo "make benchmark      pipeline throughput and memory over 1M generated posts"
 	@echo "make services-up    start Kafka (:$(KAFKA_PORT)) and PostgreSQL (:$(PGPORT_SIGNAAL)) for local runs"
 	@echo "make services-down  stop them"
 	@echo "make clean          stop services, remove .local/ state and caches (keeps .venv)"
@@ -51,6 +53,12 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+evaluate: venv
+	$(VENV)/bin/python benchmarks/evaluate.py
+
+benchmark: venv
+	$(VENV)/bin/python benchmarks/pipeline.py
 
 services-up:
 	scripts/kafka-local start

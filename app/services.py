@@ -14,8 +14,11 @@ from app.consumer import ConsumerWorker
 from app.db.repository import Store
 from app.db.session import make_engine, make_sessionmaker, upgrade
 from app.live import LiveHub
+from app.pipeline.alerts import Alert
+from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.runner import Pipeline
+from app.playbooks import PlaybookSet
 from streams.bus import make_bus
 from streams.bus.base import Bus
 from streams.formats import Pseudonymiser
@@ -46,6 +49,7 @@ class Services:
     bus: Bus
     hub: LiveHub
     pipeline: Pipeline
+    playbooks: PlaybookSet
     worker: ConsumerWorker
     pseudonymiser: Pseudonymiser
 
@@ -64,16 +68,27 @@ class Services:
         hub.bind(loop)
         geocode = nominatim_geocoder(settings.geocoder_url) if settings.geocoder_url else None
 
-        def push_live(posts: list[Post]) -> None:
+        playbooks = PlaybookSet.load(settings.playbook_dir)
+
+        def push_posts(posts: list[Post]) -> None:
             for post in posts:
                 hub.publish("post", live_summary(post))
+
+        def push_alerts(alerts: list[Alert]) -> None:
+            for alert in alerts:
+                body = alert.model_dump(mode="json")
+                hub.publish("alert", body)
+                bus.publish(settings.topic_alerts, alert.model_dump_json().encode(), alert.id.encode())
+            bus.flush(30)
 
         pipeline = Pipeline(
             store,
             Enricher(settings.geo_cell_resolution, geocode),
             settings.topic_posts,
             settings.topic_deadletter,
-            on_stored=push_live,
+            detection=Detection.standard(playbooks),
+            on_stored=push_posts,
+            on_alerts=push_alerts,
         )
         worker = ConsumerWorker(
             bus, [settings.topic_posts, settings.topic_deadletter], settings.consumer_group, pipeline
@@ -87,6 +102,7 @@ class Services:
             bus=bus,
             hub=hub,
             pipeline=pipeline,
+            playbooks=playbooks,
             worker=worker,
             pseudonymiser=partial(pseudonymise, key=settings.pseudonym_key_bytes),
         )

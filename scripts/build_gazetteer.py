@@ -68,7 +68,10 @@ def main() -> None:
     rows.sort(key=lambda r: (-int(r["population"]), r["name"]))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("# Dutch places >= 1000 inhabitants. Data: GeoNames (CC BY 4.0), built by scripts/build_gazetteer.py\n")
+        handle.write(
+            "# Dutch places >= 1000 inhabitants. Data: GeoNames (CC BY 4.0), "
+            "built by scripts/build_gazetteer.py\n"
+        )
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

@@ -1,0 +1,824 @@
+"""Rumour cases: claims that spread while people question, hedge or deny them.
+
+Every post is put in a *claim*, the group of posts that carry the same statement:
+
+* a repost joins the claim of its original directly, a quote joins the claim it quotes;
+* a reply joins the claim of the post it answers as a *reaction*: it is counted for the crowd's stance
+  (does it ask, deny, support?) but its words are not the claim;
+* any other post is matched by its words against recent claims (MinHash + LSH, :mod:`app.pipeline.claims`)
+  and joins the most similar one, or starts a claim of its own.
+
+A claim is scored from what it has gathered: the rumour classifier's score of its first texts
+(:class:`app.pipeline.rumour_model.RumourModel`, optional), the share of its posts that ask whether it
+is true or deny it (Zhao, Resnick and Mei, WWW 2015: enquiries flag rumours early), and the share of its
+carriers that hedge ("naar verluidt", "reportedly"). When a claim has ``min_posts`` posts by
+``min_authors`` accounts and a score of at least ``min_score`` it becomes a *rumour case*: an
+:class:`Alert` with a stable id (``rumour:<key of its first post>``) that is sent again, with a higher
+revision, as the claim grows, and never starts over as a new alert while the claim is remembered.
+
+Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
+to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without
+a code change.
+
+Costs: text is tokenised once per post; signatures for a whole batch are a few numpy operations; the
+classifier, the expensive part (~25 µs a post), runs only on a claim that is big enough to alert and on at
+most ``model_sample`` of its texts, or when :meth:`RumourDetector.labels` asks for a score.
+
+Memory: posts, LSH buckets and anchors live in two generations of ``generation_minutes`` event time (or
+``max_posts_per_generation`` posts, whichever comes first); a claim nobody touched for two generations
+becomes unreachable and is freed. Per-post labels are kept for the last ``label_memory`` posts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, NamedTuple
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
+from app.pipeline.claims import (
+    Anchor,
+    ClaimIndex,
+    Generations,
+    MinHasher,
+    content_tokens,
+    topic_tags,
+)
+from app.pipeline.rumour_model import RumourModel
+from app.pipeline.signals import STANCES, Stance, cues_from_tokens, tokens
+from app.playbooks import Lexicon, PlaybookSet
+from streams.post import Post
+
+Role = Literal["claim", "repost", "quote", "reaction"]
+
+# Stance codes index STANCES: support, deny, query, comment.
+_SUPPORT, _DENY, _QUERY, _COMMENT = (STANCES.index(s) for s in ("support", "deny", "query", "comment"))
+# Cue flags per post, as bits.
+_ENQ, _DEN, _HEDGE, _SUP = 1, 2, 4, 8
+_ROLES: tuple[Role, ...] = ("claim", "repost", "quote", "reaction")
+_CLAIM, _REPOST, _QUOTE, _REACTION = range(4)
+# Most-shared bookkeeping per claim: enough carriers to find the one that travels, bounded.
+_TRACKED_CARRIERS = 64
+# Distinct authors are counted exactly up to this many; beyond, the figure is a lower bound.
+_MAX_AUTHORS = 2 * MAX_MEMBERS
+# Spread buckets kept per claim (a day of 10-minute buckets).
+_MAX_SPREAD_BUCKETS = 144
+_TITLE_CHARS = 120
+# A classifier probability of 0 or 1 would make the crowd's evidence powerless either way.
+_P_CLIP = 0.02
+# Texts whose cues and claim words are remembered; cleared when full (a cache, results do not change).
+_TEXT_CACHE = 10_000
+
+
+class RumourSettings(BaseModel):
+    """Thresholds of the rumour detector. Playbooks override any of them under ``detector_settings.rumour``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_posts: int = Field(default=5, ge=2, description="posts (incl. reposts and reactions) before a case")
+    min_authors: int = Field(default=3, ge=1, description="distinct accounts before a case")
+    min_score: float = Field(default=0.5, ge=0.0, le=1.0, description="claim score before a case")
+    prior: float = Field(
+        default=0.25, gt=0.0, lt=1.0, description="starting score of a claim when there is no classifier"
+    )
+    evidence_contested: float = Field(
+        default=2.0, ge=0.0, description="log-odds added when the claim is fully contested"
+    )
+    evidence_hedged: float = Field(default=1.0, ge=0.0, description="log-odds added when its carriers hedge")
+    contested_full: float = Field(
+        default=0.3, gt=0.0, le=1.0, description="share of posts questioning or denying that counts fully"
+    )
+    prior_posts: float = Field(
+        default=2.0, ge=0.0, description="neutral pseudo-posts added when computing the contested share"
+    )
+    hedged_full: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="share of carriers hedging that counts fully"
+    )
+    model_sample: int = Field(default=8, ge=1, description="carrier texts per claim the classifier scores")
+    bands: int = Field(default=16, ge=1, le=64, description="LSH bands")
+    rows: int = Field(default=2, ge=1, le=8, description="signature values per LSH band")
+    min_similarity: float = Field(
+        default=0.4,
+        gt=0.0,
+        le=1.0,
+        description="Jaccard similarity of words to join a claim (see ClaimIndex)",
+    )
+    min_words: int = Field(default=3, ge=2, description="content words a post needs to be matched by words")
+    max_anchors: int = Field(default=4, ge=1, description="texts per claim that new posts are matched to")
+    generation_minutes: float = Field(default=180.0, gt=0.0, description="event time per index generation")
+    max_posts_per_generation: int = Field(
+        default=100_000, ge=1_000, description="posts per generation; a flood rotates early"
+    )
+    label_memory: int = Field(default=100_000, ge=0, description="posts whose labels labels() can give")
+    spread_minutes: int = Field(default=10, ge=1, description="bucket width of details['spread']")
+    growth_minutes: int = Field(default=30, ge=1, description="window compared for growth")
+    update_growth: float = Field(
+        default=0.1, ge=0.0, description="relative growth in posts before an alert is sent again"
+    )
+    medium_posts: int = Field(default=25, ge=1)
+    high_posts: int = Field(default=100, ge=1)
+    critical_posts: int = Field(default=500, ge=1)
+    high_score: float = Field(default=0.6, ge=0.0, le=1.0, description="score a case needs to rank high")
+    growth_factor: float = Field(
+        default=2.0, ge=1.0, description="last window / window before it that counts as fast growth"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RumourSettings:
+        if not self.medium_posts <= self.high_posts <= self.critical_posts:
+            raise ValueError("medium_posts <= high_posts <= critical_posts")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class PostLabel:
+    """What the detector made of one post, for offline analysis (``signaal detect --posts-out``).
+
+    ``rumour`` is true when the post's claim is a rumour case *now* (at the time of asking); asking right
+    after a batch gives what an operator saw then, asking at the end of a replay gives hindsight.
+    ``rumour_score`` is the claim's score on the same scale as ``min_score``.
+    """
+
+    rumour: bool
+    rumour_score: float
+    claim_id: str
+    stance: Stance
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreParts:
+    score: float
+    model: float | None
+    enquiry_share: float
+    denial_share: float
+    contested_share: float
+    hedged_share: float
+    contested: float
+    hedged: float
+
+
+class _Claim:
+    """Everything the detector keeps about one claim; bounded whatever its size.
+
+    Most claims never get a second post, so a new claim holds its founder's figures in plain fields and
+    its containers (members, spread, areas, shares) are made when a second post joins (:meth:`grow`).
+    """
+
+    __slots__ = (
+        "alert_id",
+        "anchor_generation",
+        "anchors",
+        "areas",
+        "author",
+        "authors",
+        "bucket",
+        "carriers",
+        "case",
+        "contest",
+        "denial",
+        "enquiry",
+        "first_denial",
+        "first_seen",
+        "founder",
+        "founder_stance",
+        "hedged",
+        "last_seen",
+        "members",
+        "model_n",
+        "model_sum",
+        "offered",
+        "pending",
+        "posts",
+        "quotes",
+        "reactions",
+        "reposts",
+        "revision",
+        "sent_denied",
+        "sent_posts",
+        "sent_severity",
+        "shared",
+        "spread",
+        "stance",
+        "text_posts",
+    )  # fmt: skip
+
+    def __init__(self, founder: Post, key: str, bucket: int, stance: int, flags: int) -> None:
+        self.alert_id = f"rumour:{key}"
+        self.first_seen = self.last_seen = founder.created_at
+        self.founder = (key, founder.created_at, founder.text[:500], founder.area)
+        self.author = founder.author
+        self.bucket = bucket
+        self.posts = self.carriers = self.text_posts = 1
+        self.reposts = self.quotes = self.reactions = 0
+        self.enquiry = 1 if flags & _ENQ else 0
+        self.denial = self.contest = 1 if flags & _DEN else 0
+        self.hedged = 1 if flags & _HEDGE else 0
+        self.founder_stance = stance
+        self.stance: list[int] | None = None
+        self.first_denial = self.founder if flags & _DEN else None
+        self.authors: set[str] | None = None
+        self.areas: dict[str, int] | None = None
+        self.spread: dict[int, int] | None = None
+        self.members: list[str] | None = None
+        self.shared: dict[str, list] | None = None
+        self.anchors: tuple[Anchor, ...] = ()
+        self.anchor_generation = -1
+        self.pending: list[tuple[str, str | None, bool | None, bool]] | None = None
+        self.model_sum = 0.0
+        self.model_n = self.offered = 0
+        self.case = False
+        self.revision = self.sent_posts = 0
+        self.sent_severity: Severity | None = None
+        self.sent_denied = False
+
+    def grow(self) -> None:
+        """Make the containers a claim needs once it has more than its founder."""
+        key, _, _, area = self.founder
+        self.stance = [0, 0, 0, 0]
+        self.stance[self.founder_stance] = 1
+        self.authors = {self.author}
+        self.areas = {area: 1} if area is not None else {}
+        self.spread = {self.bucket: 1}
+        self.members = [key]
+        self.shared = {key: [0, self.founder]}
+
+    def n_authors(self) -> int:
+        return 1 if self.authors is None else len(self.authors)
+
+
+def _example_fields(post: Post) -> tuple[str, datetime, str, str | None]:
+    return (post.key, post.created_at, post.text[:500], post.area)
+
+
+def _example(fields: tuple[str, datetime, str, str | None]) -> Example:
+    key, created_at, text, area = fields
+    return Example(key=key, created_at=created_at, text=text, area=area)
+
+
+class _Text(NamedTuple):
+    """What a text says for the detector. A tuple of plain values, so the garbage collector stops
+    scanning it after its first pass (a slotted class would be scanned for ever)."""
+
+    flags: int
+    words: bytes | None  # the claim words joined by spaces; None when too few to match a post by its words
+    matched: bool  # whether ``words`` was worked out (it is not for replies to known posts)
+
+
+class _Batch(NamedTuple):
+    """A batch as _prepare leaves it: per post its key, its parent's key and its text (None for a repost
+    of a known post), and for posts to be matched by their words, their band keys."""
+
+    keys: list[str]
+    parents: list[str | None]
+    texts: list[_Text | None]
+    lsh: dict[int, tuple[list[int], np.ndarray]]
+
+
+class _PhraseMatcher:
+    """Playbook phrases the built-in cue lexicons do not already catch, matched on token sequences."""
+
+    def __init__(self, phrases: dict[int, Iterable[str]]) -> None:
+        self._by_first: dict[bytes, list[tuple[tuple[bytes, ...], int]]] = {}
+        for flag, words in phrases.items():
+            for phrase in words:
+                key = tuple(tokens(phrase))
+                if key and not (_flags_of(key) & flag):
+                    self._by_first.setdefault(key[0], []).append((key, flag))
+        self._firsts = frozenset(self._by_first)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_first)
+
+    def flags(self, toks: list[bytes]) -> int:
+        if self._firsts.isdisjoint(toks):
+            return 0
+        found = 0
+        for i, tok in enumerate(toks):
+            for key, flag in self._by_first.get(tok, ()):
+                if tuple(toks[i : i + len(key)]) == key:
+                    found |= flag
+        return found
+
+
+def _flags_of(toks: Sequence[bytes]) -> int:
+    c = cues_from_tokens(list(toks))
+    return (
+        (_ENQ if c.enquiry else 0)
+        | (_DEN if c.denial else 0)
+        | (_HEDGE if c.hedging else 0)
+        | (_SUP if c.support else 0)
+    )
+
+
+def stance_of(flags: int) -> int:
+    """The decision list of :func:`app.pipeline.signals.stance`, on cue flags (deny > query > support)."""
+    if flags & _DEN:
+        return _DENY
+    if flags & _ENQ:
+        return _QUERY
+    if flags & (_SUP | _HEDGE):
+        return _SUPPORT
+    return _COMMENT
+
+
+class RumourDetector:
+    """Streaming rumour-case detector; see the module docstring. Not thread-safe: one pipeline stage."""
+
+    def __init__(
+        self, settings: RumourSettings, playbooks: PlaybookSet, model: RumourModel | None = None
+    ) -> None:
+        self.settings = settings
+        self.model = model
+        self._extra = _PhraseMatcher(
+            {
+                _ENQ: playbooks.lexicon(Lexicon.ENQUIRY),
+                _DEN: playbooks.lexicon(Lexicon.DENIAL),
+                _HEDGE: playbooks.lexicon(Lexicon.HEDGING),
+            }
+        )
+        self.hasher = MinHasher(bands=settings.bands, rows=settings.rows)
+        self.index: ClaimIndex[_Claim] = ClaimIndex(self.hasher, settings.min_similarity)
+        # Post key -> (claim, stance code, role code): how reposts, quotes and replies find their claim.
+        self._posts_current: dict[str, tuple[_Claim, int, int]] = {}
+        # Claim words -> claim, for exact repeats, which then skip MinHash entirely.
+        self._exact: Generations[bytes, _Claim] = Generations()
+        self._texts: dict[str, _Text] = {}
+        self._posts_previous: dict[str, tuple[_Claim, int, int]] = {}
+        self._generation_start: float | None = None
+        self._generation_posts = 0
+        self._clock = -math.inf
+        self._labels: dict[str, tuple[_Claim, int, int]] = {}
+        self._label_order: deque[str] = deque()
+        self._spread_s = settings.spread_minutes * 60.0
+        self._growth_buckets = max(1, round(settings.growth_minutes / settings.spread_minutes))
+
+    # -- streaming -------------------------------------------------------------------------------------
+
+    def observe(self, posts: list[Post]) -> list[Alert]:
+        if not posts:
+            return []
+        batch = self._prepare(posts)
+        touched: dict[int, _Claim] = {}
+        for i, post in enumerate(posts):
+            claim = self._place(post, i, batch)
+            touched[id(claim)] = claim
+        alerts = []
+        for claim in touched.values():
+            alert = self._check(claim)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
+
+    def labels(self, post_key: str) -> PostLabel | None:
+        """The label of one of the last ``label_memory`` posts, or None if it is older or unknown."""
+        entry = self._labels.get(post_key)
+        if entry is None:
+            return None
+        claim, stance, role = entry
+        return PostLabel(
+            rumour=claim.case,
+            rumour_score=round(self.score(claim).score, 4),
+            claim_id=claim.alert_id,
+            stance=STANCES[stance],
+            role=_ROLES[role],
+        )
+
+    # -- per post --------------------------------------------------------------------------------------
+
+    def _text(self, text: str, with_words: bool) -> _Text:
+        """Cue flags and (if asked) claim words of a text, cached: streams repeat texts (bots, news).
+
+        A reply to a known post needs only its cues; its words are not looked up, so not made.
+        """
+        cached = self._texts.get(text)
+        if cached is not None and (cached.matched or not with_words):
+            return cached
+        toks = tokens(text)
+        flags = _flags_of(toks)
+        if self._extra:
+            flags |= self._extra.flags(toks)
+        words: bytes | None = None
+        if with_words:
+            content = content_tokens(toks, topic_tags(text))
+            if len(content) >= self.settings.min_words:
+                words = b" ".join(content)
+        info = _Text(flags, words, with_words)
+        if len(self._texts) >= _TEXT_CACHE:
+            self._texts.clear()
+        self._texts[text] = info
+        return info
+
+    def _prepare(self, posts: list[Post]) -> _Batch:
+        """Per post: its key, its parent's key, its text's cues and words, and MinHash band keys if needed.
+
+        Signatures are computed here for the whole batch at once, for the posts that will be matched by
+        their words: those without a known parent and whose exact words are not already a claim. That is
+        a guess made before placing anything; a post for which it turns out wrong gets its signature on
+        the spot in _claim_for.
+        """
+        keys = [p.key for p in posts]
+        batch_keys = set(keys)
+        exact = self._exact
+        parents: list[str | None] = []
+        texts: list[_Text | None] = []
+        new_words: set[bytes] = set()
+        rows: list[bytes] = []
+        row_of: list[int] = []
+        for i, post in enumerate(posts):
+            parent = post.repost_of or post.quote_of or post.reply_to
+            parent_key = f"{post.platform}:{parent}" if parent is not None else None
+            parents.append(parent_key)
+            known = parent_key is not None and (
+                parent_key in batch_keys or self._post(parent_key) is not None
+            )
+            if post.repost_of is not None and known:
+                texts.append(None)
+                continue
+            info = self._text(post.text, not known)
+            texts.append(info)
+            words = info.words
+            if known or words is None or words in new_words or exact.get(words) is not None:
+                continue
+            new_words.add(words)
+            rows.append(words)
+            row_of.append(i)
+        lsh: dict[int, tuple[list[int], np.ndarray]] = {}
+        if rows:
+            band_keys = self.hasher.band_keys(self.hasher.signatures(rows))
+            for i, as_list, as_array in zip(row_of, band_keys.tolist(), band_keys, strict=True):
+                lsh[i] = (as_list, as_array)
+        return _Batch(keys, parents, texts, lsh)
+
+    def _post(self, key: str) -> tuple[_Claim, int, int] | None:
+        found = self._posts_current.get(key)
+        if found is None:
+            found = self._posts_previous.get(key)
+        return found
+
+    def _tick(self, ts: float) -> None:
+        """Advance the event-time clock; rotate generations when one is full or its time is up."""
+        span = self.settings.generation_minutes * 60.0
+        if ts > self._clock:
+            self._clock = ts
+        if self._generation_start is None:
+            self._generation_start = self._clock
+        if self._clock >= self._generation_start + span:
+            elapsed = int((self._clock - self._generation_start) // span)
+            for _ in range(min(elapsed, 2)):
+                self._rotate()
+            self._generation_start += elapsed * span
+        elif self._generation_posts >= self.settings.max_posts_per_generation:
+            self._rotate()
+            self._generation_start = self._clock
+
+    def _rotate(self) -> None:
+        self._posts_previous = self._posts_current
+        self._posts_current = {}
+        self._exact.rotate()
+        self._generation_posts = 0
+        self.index.rotate()
+
+    def _place(self, post: Post, i: int, batch: _Batch) -> _Claim:
+        parent_key = batch.parents[i]
+        key = batch.keys[i]
+        ts = post.created_at.timestamp()
+        self._tick(ts)
+        parent = self._post(parent_key) if parent_key is not None else None
+        if parent is not None:
+            claim, parent_stance, _ = parent
+            # A post people still react to stays findable however old it is: touch it into this generation.
+            self._posts_current[parent_key] = parent  # type: ignore[index]
+            info = batch.texts[i]
+            flags = info.flags if info is not None else 0
+            if post.repost_of is not None:
+                role, stance = _REPOST, parent_stance
+            elif post.quote_of is not None:
+                role, stance = _QUOTE, stance_of(flags)
+            else:
+                role, stance = _REACTION, stance_of(flags)
+            self._join(claim, post, key, ts, role, stance, flags, parent_key)
+            entry = (claim, stance, role)
+        else:
+            claim, flags, stance, new = self._claim_for(post, key, batch.texts[i], batch.lsh.get(i), ts)
+            if not new:
+                self._join(claim, post, key, ts, _CLAIM, stance, flags, parent_key)
+            entry = (claim, stance, _CLAIM)
+            if parent_key is not None and post.repost_of is not None:
+                # Later reposts of the same unseen original join this claim directly.
+                self._posts_current[parent_key] = entry
+        # One tuple serves both the link map and the labels: a post costs the collector one object.
+        self._posts_current[key] = entry
+        self._generation_posts += 1
+        if self.settings.label_memory:
+            self._remember(key, entry)
+        return claim
+
+    def _claim_for(
+        self, post: Post, key: str, info: _Text | None, lsh: tuple[list[int], np.ndarray] | None, ts: float
+    ) -> tuple[_Claim, int, int, bool]:
+        """The claim a post without a known parent carries: same words, similar words, or a new one."""
+        if info is None or not info.matched:
+            info = self._text(post.text, True)
+        stance = stance_of(info.flags)
+        if stance == _COMMENT:
+            stance = _SUPPORT  # a post that states a claim without comment asserts it
+        words = info.words
+        claim: _Claim | None = None
+        if words is not None:
+            claim = self._exact.get(words)
+            if claim is None and lsh is None:
+                # Expected to have a parent or a twin, and has neither: match it by itself.
+                band_keys = self.hasher.band_keys(self.hasher.signatures([words]))
+                lsh = (band_keys[0].tolist(), band_keys[0])
+        hits = self.hasher.bands  # an exact repeat
+        if claim is None and lsh is not None:
+            found = self.index.find(lsh[0])
+            if found is not None:
+                claim, hits = found
+        new = claim is None
+        if claim is None:
+            claim = _Claim(post, key, int(ts // self._spread_s), stance, info.flags)
+            self._offer(claim, post)
+            hits = 0
+        self._refresh(claim)
+        if lsh is not None and hits < self.hasher.bands and len(claim.anchors) < self.settings.max_anchors:
+            # A differently worded carrier widens what the claim is matched on (up to max_anchors).
+            claim.anchors += (self.index.add(claim, lsh[1]),)
+        if words is not None:
+            self._exact[words] = claim
+        return claim, info.flags, stance, new
+
+    def _refresh(self, claim: _Claim) -> None:
+        if claim.anchor_generation != self.index.generation:
+            if claim.anchors:
+                claim.anchors = self.index.refresh(claim, claim.anchors)
+            claim.anchor_generation = self.index.generation
+
+    def _join(
+        self,
+        c: _Claim,
+        post: Post,
+        key: str,
+        ts: float,
+        role: int,
+        stance: int,
+        flags: int,
+        parent: str | None,
+    ) -> None:
+        if c.anchor_generation != self.index.generation:
+            self._refresh(c)
+        if c.members is None:
+            c.grow()
+        c.posts += 1
+        created = post.created_at
+        if created > c.last_seen:
+            c.last_seen = created
+        c.stance[stance] += 1  # type: ignore[index]
+        authors = c.authors
+        if len(authors) < _MAX_AUTHORS:  # type: ignore[arg-type]
+            authors.add(post.author)  # type: ignore[union-attr]
+        area = post.area
+        if area is not None:
+            c.areas[area] = c.areas.get(area, 0) + 1  # type: ignore[index, union-attr]
+        spread = c.spread
+        bucket = int(ts // self._spread_s)
+        spread[bucket] = spread.get(bucket, 0) + 1  # type: ignore[index, union-attr]
+        if len(spread) > _MAX_SPREAD_BUCKETS:  # type: ignore[arg-type]
+            del spread[min(spread)]  # type: ignore[arg-type, union-attr]
+        members = c.members
+        if len(members) < MAX_MEMBERS:
+            members.append(key)
+        shared = c.shared
+        if role == _REPOST:
+            c.reposts += 1
+            tracked = shared.get(parent)  # type: ignore[arg-type, union-attr]
+            if tracked is not None:
+                tracked[0] += 1
+            if stance == _DENY and c.first_denial is None:
+                c.first_denial = _example_fields(post)
+            return
+        # Posts with words of their own: the cue shares are over these, so reposts do not dilute them.
+        c.text_posts += 1
+        if flags & _ENQ:
+            c.enquiry += 1
+        if flags & _DEN:
+            c.denial += 1
+            if c.first_denial is None:
+                c.first_denial = _example_fields(post)
+        if role == _CLAIM:
+            c.carriers += 1
+            if flags & _HEDGE:
+                c.hedged += 1
+            if flags & _DEN:
+                # Someone stating that a claim is false is a sign of a rumour; asking a question in one's
+                # own post is not ("anyone know a good dentist?"), so carriers' enquiries do not count.
+                c.contest += 1
+            if len(shared) < _TRACKED_CARRIERS:  # type: ignore[arg-type]
+                shared[key] = [0, _example_fields(post)]  # type: ignore[index]
+            self._offer(c, post)
+            return
+        if flags & (_ENQ | _DEN):
+            c.contest += 1
+        if role == _QUOTE:
+            c.quotes += 1
+            tracked = shared.get(parent)  # type: ignore[arg-type, union-attr]
+            if tracked is not None:
+                tracked[0] += 1
+        else:
+            c.reactions += 1
+
+    def _offer(self, c: _Claim, post: Post) -> None:
+        """Keep a carrier's text for the classifier, which scores at most ``model_sample`` per claim."""
+        if self.model is not None and c.offered < self.settings.model_sample:
+            c.offered += 1
+            if c.pending is None:
+                c.pending = []
+            c.pending.append(
+                (post.text, post.lang, post.reply_to is not None or None, post.quote_of is not None)
+            )
+
+    def _remember(self, key: str, entry: tuple[_Claim, int, int]) -> None:
+        if key not in self._labels:
+            self._label_order.append(key)
+        self._labels[key] = entry
+        while len(self._label_order) > self.settings.label_memory:
+            self._labels.pop(self._label_order.popleft(), None)
+
+    # -- scoring and alerts ----------------------------------------------------------------------------
+
+    def score(self, claim: _Claim) -> ScoreParts:
+        """The claim's score and its parts; scores pending texts with the classifier first."""
+        s = self.settings
+        if claim.pending and self.model is not None:
+            for text, lang, is_reply, is_quote in claim.pending:
+                claim.model_sum += self.model.score(text, is_reply=is_reply, is_quote=is_quote, lang=lang)
+                claim.model_n += 1
+            claim.pending.clear()
+        model = claim.model_sum / claim.model_n if claim.model_n else None
+        text_posts = max(1, claim.text_posts)
+        enquiry = claim.enquiry / text_posts
+        denial = claim.denial / text_posts
+        hedged_share = claim.hedged / max(1, claim.carriers)
+        # A few pseudo-posts that neither ask nor deny keep one "klopt dit?" under two posts from
+        # counting as a contested claim.
+        contested_share = claim.contest / (claim.text_posts + s.prior_posts)
+        contested = min(1.0, contested_share / s.contested_full)
+        hedged = min(1.0, hedged_share / s.hedged_full)
+        # The classifier's probability for the claim's words is the prior; what the crowd does with the
+        # claim (asking, denying) and how its carriers word it (hedging) move it, as log-odds evidence.
+        start = s.prior if model is None else min(max(model, _P_CLIP), 1.0 - _P_CLIP)
+        z = math.log(start / (1.0 - start)) + s.evidence_contested * contested + s.evidence_hedged * hedged
+        return ScoreParts(
+            score=1.0 / (1.0 + math.exp(-z)),
+            model=model,
+            enquiry_share=enquiry,
+            denial_share=denial,
+            contested_share=contested_share,
+            hedged_share=hedged_share,
+            contested=contested,
+            hedged=hedged,
+        )
+
+    def _check(self, claim: _Claim) -> Alert | None:
+        s = self.settings
+        if not claim.case:
+            if claim.posts < s.min_posts or claim.n_authors() < s.min_authors:
+                return None
+            parts = self.score(claim)
+            if parts.score < s.min_score:
+                return None
+            claim.case = True
+        else:
+            grown = (
+                claim.posts >= claim.sent_posts * (1.0 + s.update_growth) and claim.posts > claim.sent_posts
+            )
+            denied_now = claim.stance[_DENY] > 0 and not claim.sent_denied
+            parts = self.score(claim)
+            if not (grown or denied_now or self._severity(claim, parts) != claim.sent_severity):
+                return None
+        return self._alert(claim, parts)
+
+    def _growth(self, claim: _Claim) -> tuple[int, int]:
+        """Posts in the last growth window (up to the claim's latest post) and in the window before it."""
+        last = int(claim.last_seen.timestamp() // self._spread_s)
+        w = self._growth_buckets
+        if claim.spread is None:
+            claim.grow()
+        spread: dict[int, int] = claim.spread  # type: ignore[assignment]
+        recent = sum(spread.get(b, 0) for b in range(last - w + 1, last + 1))
+        before = sum(spread.get(b, 0) for b in range(last - 2 * w + 1, last - w + 1))
+        return recent, before
+
+    def _severity(self, claim: _Claim, parts: ScoreParts) -> Severity:
+        s = self.settings
+        recent, before = self._growth(claim)
+        fast = recent >= s.min_posts and recent >= s.growth_factor * max(before, 1)
+        if claim.posts >= s.critical_posts and (fast or parts.score >= s.high_score):
+            return Severity.CRITICAL
+        if claim.posts >= s.high_posts and parts.score >= s.high_score:
+            return Severity.HIGH
+        if claim.posts >= s.medium_posts or fast:
+            return Severity.MEDIUM
+        return Severity.LOW
+
+    def _alert(self, claim: _Claim, parts: ScoreParts) -> Alert:
+        s = self.settings
+        c = claim
+        if c.members is None:
+            c.grow()
+        assert c.members is not None and c.spread is not None and c.shared is not None and c.areas is not None
+        assert c.authors is not None
+        severity = self._severity(c, parts)
+        recent, before = self._growth(c)
+        c.revision += 1
+        c.sent_posts = c.posts
+        c.sent_severity = severity
+        c.sent_denied = c.stance[_DENY] > 0
+        stance = dict(zip(STANCES, c.stance, strict=True))
+        area = max(c.areas.items(), key=lambda kv: (kv[1], kv[0]))[0] if c.areas else None
+        examples = [_example(c.founder)]
+        if c.shared:
+            count, fields = max(c.shared.values(), key=lambda t: t[0])
+            if count > 0 and fields[0] != c.founder[0]:
+                examples.append(_example(fields))
+        if c.first_denial is not None:
+            examples.append(_example(c.first_denial))
+        deny_share = c.stance[_DENY] / c.posts if c.posts else 0.0
+        authors = len(c.authors)
+        spread = {
+            datetime.fromtimestamp(b * self._spread_s, UTC).isoformat(): n
+            for b, n in sorted(c.spread.items())
+        }
+        details = {
+            "score": round(parts.score, 4),
+            "components": {
+                "model": None if parts.model is None else round(parts.model, 4),
+                "enquiry_share": round(parts.enquiry_share, 4),
+                "denial_share": round(parts.denial_share, 4),
+                "contested_share": round(parts.contested_share, 4),
+                "hedged_share": round(parts.hedged_share, 4),
+                "contested": round(parts.contested, 4),
+                "hedged": round(parts.hedged, 4),
+            },
+            "evidence": {"prior": s.prior, "contested": s.evidence_contested, "hedged": s.evidence_hedged},
+            "stance": stance,
+            "denied": c.stance[_DENY] > 0,
+            "deny_share": round(deny_share, 4),
+            "authors": authors,
+            "authors_capped": authors >= _MAX_AUTHORS,
+            "carriers": c.carriers,
+            "reposts": c.reposts,
+            "quotes": c.quotes,
+            "reactions": c.reactions,
+            "growth": {"minutes": s.growth_minutes, "recent": recent, "before": before},
+            "spread_minutes": s.spread_minutes,
+            "spread": spread,
+        }
+        return Alert(
+            id=c.alert_id,
+            kind=AlertKind.RUMOUR,
+            severity=severity,
+            title=_title(c.founder[2]),
+            explanation=self._explain(c, parts, authors, recent),
+            area=area,
+            first_seen=c.first_seen,
+            updated_at=c.last_seen,
+            post_count=c.posts,
+            member_ids=tuple(c.members),
+            examples=tuple(examples),
+            details=details,
+            revision=c.revision,
+        )
+
+    def _explain(self, c: _Claim, parts: ScoreParts, authors: int, recent: int) -> str:
+        s = self.settings
+        since = c.first_seen.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        more = "+" if authors >= _MAX_AUTHORS else ""
+        text = (
+            f"A claim spreads: {c.posts} posts by {authors}{more} accounts since {since}, {recent} in the last "
+            f"{s.growth_minutes} minutes ({c.reposts} reposts, {c.quotes} quotes, {c.reactions} replies). "
+            f"Of {c.text_posts} posts with their own words, {c.enquiry} ask whether it is true and {c.denial} "
+            f"deny it; {c.hedged} of {c.carriers} that state it hedge. Rumour score {parts.score:.2f} "
+            f"(threshold {s.min_score:.2f})"
+        )
+        if parts.model is not None:
+            text += f"; classifier {parts.model:.2f}"
+        return text + "."
+
+
+def _title(text: str) -> str:
+    words = text.split()
+    # A retweet prefix and leading @handles say who, not what.
+    if words[:1] == ["RT"] and len(words) > 1 and words[1].startswith("@"):
+        words = words[2:]
+    while words and words[0].startswith("@"):
+        words = words[1:]
+    line = " ".join(words) or text.strip()
+    return line if len(line) <= _TITLE_CHARS else line[: _TITLE_CHARS - 1].rstrip() + "…"
