@@ -281,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # One line per HTTP request from the replay client drowns what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return args.run(args)
 
 

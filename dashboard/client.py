@@ -2,8 +2,10 @@
 
 The dashboard never reads the database. ``LiveFeed`` runs one daemon thread per process that keeps a bounded,
 time-ordered buffer of recent posts fed by ``/ws/live`` and, after every (re)connect, by
-``/api/posts?since=`` so a network blip or a server restart leaves no hole. Dash callbacks only read
-``snapshot()``/``volume()``/``status()``, which take a lock briefly and never touch the network.
+``/api/posts?since=`` so a network blip or a server restart leaves no hole. It also keeps the latest revision
+of each detector alert (``alert`` messages, and ``/api/alerts`` after every (re)connect). Dash callbacks only
+read ``snapshot()``/``alerts()``/``volume()``/``status()``, which take a lock briefly and never touch the
+network.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import os
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
 MAX_TEXT = 1000  # the WS already caps at 280; REST items are capped too so the buffer's memory is bounded
+MAX_ALERTS = 200  # alerts kept: the most recently updated
+ALERT_PAGE = 50
+# A stream whose newest post is older than this is a replay: pages then keep time by the stream.
+REPLAY_LAG = timedelta(minutes=30)
+SEVERITIES = ("critical", "high", "medium", "low")  # most severe first
 
 
 class LivePost(TypedDict):
@@ -46,6 +52,23 @@ class LivePost(TypedDict):
     area: str | None
     lang: str | None
     platform: str | None
+
+
+class LiveAlert(TypedDict):
+    """The latest revision of one detector alert, as the wall shows it. Examples, member keys and the
+    detector's own figures are not kept: the wall doesn't show them and they would only grow the buffer."""
+
+    id: str
+    kind: str
+    severity: str
+    title: str
+    explanation: str
+    area: str | None
+    first_seen: str | None
+    updated_at: str
+    post_count: int
+    playbook: str | None
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,37 @@ def normalise_post(raw: Mapping[str, Any]) -> LivePost | None:
         lang=_opt_str(raw.get("lang")),
         platform=_opt_str(raw.get("platform")),
     )
+
+
+def normalise_alert(raw: Mapping[str, Any]) -> LiveAlert | None:
+    """Keep what the alert panel shows; an alert without an id, a revision or a readable time is dropped."""
+    alert_id, revision = raw.get("id"), raw.get("revision", 1)
+    if not isinstance(alert_id, str) or not alert_id or parse_time(raw.get("updated_at")) is None:
+        return None
+    if isinstance(revision, bool) or not isinstance(revision, int):
+        return None
+    count = raw.get("post_count")
+    severity = raw.get("severity")
+    title, explanation = raw.get("title"), raw.get("explanation")
+    return LiveAlert(
+        id=alert_id[:300],
+        kind=_opt_str(raw.get("kind")) or "unknown",
+        severity=severity if severity in SEVERITIES else "low",
+        title=title[:300] if isinstance(title, str) else "",
+        explanation=explanation[:MAX_TEXT] if isinstance(explanation, str) else "",
+        area=_opt_str(raw.get("area")),
+        first_seen=str(raw["first_seen"]) if parse_time(raw.get("first_seen")) else None,
+        updated_at=str(raw["updated_at"]),
+        post_count=count if isinstance(count, int) and not isinstance(count, bool) else 0,
+        playbook=_opt_str(raw.get("playbook")),
+        revision=revision,
+    )
+
+
+def alert_order(alert: LiveAlert) -> tuple[int, float]:
+    """Sort key: most severe first, then most recently updated."""
+    updated = parse_time(alert["updated_at"])
+    return SEVERITIES.index(alert["severity"]), -(updated.timestamp() if updated else 0.0)
 
 
 def ws_url_for(api_url: str) -> str:
@@ -174,6 +228,10 @@ class ApiClient:
             if len(items) < limit or offset >= int(page.get("total") or 0):
                 return
 
+    def alerts(self, *, limit: int = ALERT_PAGE) -> dict[str, Any]:
+        """The most recently updated alerts, newest first."""
+        return self._get("/api/alerts", {"limit": limit})
+
     def volume(self, *, since: datetime, until: datetime | None = None, bucket: int = 60) -> dict[str, Any]:
         params = {"since": iso(since), "until": iso(until) if until else None, "bucket": bucket}
         return self._get("/api/stats/volume", params)
@@ -193,6 +251,7 @@ class LiveFeed:
         backoff_max: float = 15.0,
         http_timeout: float = 5.0,
         counter_horizon: timedelta = timedelta(hours=24),
+        max_alerts: int = MAX_ALERTS,
     ):
         self.api_url = api_url.rstrip("/")
         self.ws_url = ws_url_for(self.api_url)
@@ -211,7 +270,8 @@ class LiveFeed:
         self._times: list[tuple[datetime, str]] = []  # sorted (created_at, key), parallel to _posts
         self._posts: dict[str, LivePost] = {}
         self._minutes: dict[datetime, int] = {}
-        self._alerts: deque[dict[str, Any]] = deque(maxlen=100)
+        self.max_alerts = max_alerts
+        self._alerts: dict[str, LiveAlert] = {}  # latest revision per alert id
         self._version = 0
 
         self._state = "connecting"
@@ -262,9 +322,20 @@ class LiveFeed:
                 keys = keys[:limit]
             return [self._posts[k] for k in keys]
 
+    def clock(self) -> datetime:
+        """'Now' for the pages: the wall clock, or the stream's own time when the newest post is far older
+        (a replay of an earlier incident), so that 'the last hour' means the stream's last hour."""
+        with self._lock:
+            return self._clock_locked()
+
+    def _clock_locked(self) -> datetime:
+        now = datetime.now(UTC)
+        newest = self._times[-1][0] if self._times else None
+        return newest if newest is not None and now - newest > REPLAY_LAG else now
+
     def volume(self, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
         """Posts per minute as ``[{"start": datetime, "count": n}]`` with empty minutes filled with zero."""
-        until = until or datetime.now(UTC)
+        until = until or self.clock()
         first, last = _minute(since), _minute(until)
         with self._lock:
             counts = dict(self._minutes)
@@ -275,14 +346,15 @@ class LiveFeed:
             moment += timedelta(minutes=1)
         return points
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self, limit: int | None = None) -> list[LiveAlert]:
+        """The latest revision of each kept alert: most severe first, then most recently updated."""
         with self._lock:
-            return list(self._alerts)
+            alerts = sorted(self._alerts.values(), key=alert_order)
+        return alerts[:limit] if limit is not None else alerts
 
     def status(self) -> FeedStatus:
-        now = datetime.now(UTC)
-        current = _minute(now)
         with self._lock:
+            current = _minute(self._clock_locked())
             recent = sum(self._minutes.get(current - timedelta(minutes=i), 0) for i in range(1, 6))
             newest = self._times[-1][0] if self._times else None
             return FeedStatus(
@@ -349,13 +421,32 @@ class LiveFeed:
         if kind == "post" and isinstance(data, dict):
             self.add_posts([data])
         elif kind == "alert" and isinstance(data, dict):
-            with self._lock:
-                self._alerts.append(data)
-                self._version += 1
+            self.add_alerts([data])
         # "hello" and types added later by the server need nothing from us.
 
+    def add_alerts(self, raws: Iterable[Mapping[str, Any]]) -> int:
+        """Keep the highest revision per alert id; older or repeated revisions are ignored. Beyond
+        ``max_alerts`` the least recently updated alerts are dropped. Returns how many alerts changed."""
+        changed = 0
+        with self._lock:
+            for raw in raws:
+                alert = normalise_alert(raw)
+                if alert is None:
+                    continue
+                known = self._alerts.get(alert["id"])
+                if known is not None and known["revision"] >= alert["revision"]:
+                    continue
+                self._alerts[alert["id"]] = alert
+                changed += 1
+            if len(self._alerts) > self.max_alerts:
+                newest = sorted(self._alerts.values(), key=lambda a: alert_order(a)[1])
+                self._alerts = {a["id"]: a for a in newest[: self.max_alerts]}
+            if changed:
+                self._version += 1
+        return changed
+
     def _prune_minutes(self) -> None:
-        horizon = _minute(datetime.now(UTC) - self.counter_horizon)
+        horizon = _minute(self._clock_locked() - self.counter_horizon)
         if len(self._minutes) > self.counter_horizon.total_seconds() / 60 + 10:
             for minute in [m for m in self._minutes if m < horizon]:
                 del self._minutes[minute]
@@ -363,10 +454,19 @@ class LiveFeed:
     # -- the thread ------------------------------------------------------------------------------------------
     def catch_up(self) -> int:
         """Fetch what was stored while we weren't listening, then re-seed the minute counts."""
-        now = datetime.now(UTC)
         with self._lock:
-            newest = self._times[-1][0] if self._times else None
-        since = max(newest - self.catchup_margin, now - self.history) if newest else now - self.history
+            buffered = self._times[-1][0] if self._times else None
+        # The stream's newest time, from the service when we have nothing yet: a replayed incident lies in
+        # the past, and "the last few hours" must mean its last hours.
+        stream = buffered
+        if stream is None:
+            latest = (self._api.posts(limit=1).get("items") or [{}])[0]
+            stream = parse_time(latest.get("created_at")) if isinstance(latest, dict) else None
+        now = datetime.now(UTC)
+        reference = stream if stream is not None and now - stream > REPLAY_LAG else now
+        since = reference - self.history
+        if buffered is not None:
+            since = max(buffered - self.catchup_margin, since)
         added = 0
         batch: list[dict[str, Any]] = []
         for item in self._api.iter_posts(since=since, max_items=self.maxlen):
@@ -375,8 +475,10 @@ class LiveFeed:
                 added += self.add_posts(batch)
                 batch = []
         added += self.add_posts(batch)
-        volume = self._api.volume(since=now - self.history, bucket=60)
+        volume = self._api.volume(since=reference - self.history, bucket=60)
         self.seed_volume(volume.get("points") or [])
+        # Alerts raised or updated while we were away; the revision check makes the overlap harmless.
+        self.add_alerts(item for item in self._api.alerts().get("items") or [] if isinstance(item, dict))
         return added
 
     def _run(self) -> None:

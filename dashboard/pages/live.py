@@ -1,8 +1,9 @@
-"""The live page: map of recent posts, posts-per-minute chart, newest posts and the feed's health.
+"""The live page: map of recent posts, posts-per-minute chart, detector alerts, newest posts and the feed's
+health.
 
 Every refresh reads an in-memory snapshot of the process's LiveFeed, so callbacks cost milliseconds and
-never wait on the network. Post text is shown as plain Dash children (escaped by React) and escaped before
-it goes into any figure.
+never wait on the network. Post and alert text is shown as plain Dash children (escaped by React) and escaped
+before it goes into any figure: alert titles and explanations are derived from strangers' posts too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
-from dashboard.client import FeedStatus, LiveFeed, LivePost, live_feed
+from dashboard.client import FeedStatus, LiveAlert, LiveFeed, LivePost, live_feed
 from dashboard.display import clock, parse_time, plain
 from dashboard.figures import map_figure, volume_figure
 from dashboard.figures.geodata import load_outline, load_places
@@ -24,6 +25,9 @@ dash.register_page(__name__, path="/", title="Live", name="Live")
 
 BLIND_SPOT = "Signaal cannot see closed groups or messaging apps."
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True, "displayModeBar": False}
+MAX_SHOWN_ALERTS = 30
+EXPLANATION_SHOWN = 160  # characters of an explanation shown before it needs a click
+ALERT_KINDS = {"spike": ("▲", "Piek"), "mobilisation": ("⚑", "Oproep"), "rumour": ("?", "Gerucht")}
 
 
 def _feed(settings: DashboardSettings) -> LiveFeed:
@@ -32,12 +36,18 @@ def _feed(settings: DashboardSettings) -> LiveFeed:
 
 def _map(feed: LiveFeed, settings: DashboardSettings, size: tuple[int, int] | None = None) -> Any:
     return map_figure(
-        feed.snapshot(), style=settings.map_style, outline=load_outline(), places=load_places(), size=size
+        feed.snapshot(),
+        style=settings.map_style,
+        outline=load_outline(),
+        places=load_places(),
+        now=feed.clock(),
+        size=size,
     )
 
 
 def _volume(feed: LiveFeed, settings: DashboardSettings) -> Any:
-    return volume_figure(feed.volume(since=datetime.now(UTC) - timedelta(hours=settings.history_hours)))
+    now = feed.clock()
+    return volume_figure(feed.volume(since=now - timedelta(hours=settings.history_hours), until=now), now=now)
 
 
 def post_item(post: LivePost) -> html.Li:
@@ -66,9 +76,55 @@ def post_items(feed: LiveFeed, settings: DashboardSettings) -> list[html.Li]:
     return [post_item(p) for p in posts]
 
 
+def alert_item(alert: LiveAlert) -> html.Li:
+    updated = parse_time(alert["updated_at"])
+    icon, label = ALERT_KINDS.get(alert["kind"], ("•", plain(alert["kind"], 20)))
+    facts: list[Any] = [
+        html.Time(clock(updated), dateTime=alert["updated_at"], title="last updated (Amsterdam time)"),
+        html.Span(plain(alert["area"], 40) or "no area", className="area"),
+        html.Span(f"{alert['post_count']:,} posts", className="count"),
+    ]
+    if alert["playbook"]:
+        facts.append(html.Span(f"playbook {plain(alert['playbook'], 40)}", className="playbook"))
+    # Every string below is a plain child: React escapes it, so a title can never become markup.
+    return html.Li(
+        className=f"alert sev-{alert['severity']}",
+        children=[
+            html.Div(
+                className="alert-head",
+                children=[
+                    html.Span(alert["severity"].upper(), className=f"badge sev-{alert['severity']}"),
+                    html.Span([html.Span(icon, className="kind-icon"), f" {label}"], className="kind"),
+                    html.Span(plain(alert["title"], 160), className="alert-title"),
+                ],
+            ),
+            html.Div(facts, className="alert-meta"),
+            explanation_block(alert["explanation"]),
+        ],
+    )
+
+
+def explanation_block(explanation: str) -> Any:
+    """Short explanations are shown whole; long ones open on a click, the summary showing their start."""
+    text = plain(explanation) or "no explanation"
+    if len(text) <= EXPLANATION_SHOWN:
+        return html.P(text, className="alert-explanation")
+    return html.Details(
+        className="alert-why",
+        children=[html.Summary(plain(text, EXPLANATION_SHOWN)), html.P(text, className="alert-explanation")],
+    )
+
+
+def alert_items(feed: LiveFeed) -> list[html.Li]:
+    alerts = feed.alerts(limit=MAX_SHOWN_ALERTS)
+    if not alerts:
+        return [html.Li("No alerts.", className="alert empty")]
+    return [alert_item(a) for a in alerts]
+
+
 def area_strip(feed: LiveFeed) -> list[Any]:
     """The busiest municipalities of the last hour, as text: exact counts that don't blink on the map."""
-    since = datetime.now(UTC) - timedelta(hours=1)
+    since = feed.clock() - timedelta(hours=1)
     areas = busiest_areas(feed.snapshot(since=since), since=since)
     parts: list[Any] = [html.Span("Most posts, last hour", className="areas-title")]
     if not areas:
@@ -127,6 +183,8 @@ def layout(**_query: str) -> html.Div:
             html.Aside(
                 className="panel feed-panel",
                 children=[
+                    html.H2("Alerts"),
+                    html.Ol(alert_items(feed), id="live-alerts", className="alert-list"),
                     html.H2(f"Newest {settings.newest_posts} posts"),
                     html.Ol(
                         post_items(feed, settings),
@@ -170,6 +228,7 @@ clientside_callback(
     Output("live-map", "figure"),
     Output("live-volume", "figure"),
     Output("live-posts", "children"),
+    Output("live-alerts", "children"),
     Output("live-status", "children"),
     Output("live-areas", "children"),
     Output("live-seen", "data"),
@@ -185,7 +244,7 @@ def refresh(_tick: int | None, seen: str | None, size: list[int] | None = None) 
     # Ages (map colours) and the chart's time window move each minute even when no post arrives.
     current = f"{feed.version}@{datetime.now(UTC):%H%M}@{map_size}"
     if current == seen:
-        return no_update, no_update, no_update, status, no_update, no_update
+        return no_update, no_update, no_update, no_update, status, no_update, no_update
     full = _map(feed, settings, map_size)
     # The outline layers are the bulk of the figure and never change: send only traces and view.
     patch = Patch()
@@ -193,4 +252,4 @@ def refresh(_tick: int | None, seen: str | None, size: list[int] | None = None) 
     patch["layout"]["map"]["center"] = full.layout.map.center.to_plotly_json()
     patch["layout"]["map"]["zoom"] = full.layout.map.zoom
     posts = post_items(feed, settings)
-    return patch, _volume(feed, settings), posts, status, area_strip(feed), current
+    return patch, _volume(feed, settings), posts, alert_items(feed), status, area_strip(feed), current

@@ -3,7 +3,8 @@
 Not a mock: it is a FastAPI app served by uvicorn on 127.0.0.1 with a random port, so the dashboard's httpx
 and websockets clients do real HTTP and real WebSocket handshakes. Tests drive it from their own thread:
 ``publish`` stores a post and pushes it to connected sockets, ``store_only`` stores without pushing (a post
-missed while a client was away), ``stop``/``start`` restart it on the same port.
+missed while a client was away), ``publish_alert``/``store_alert`` do the same for alerts, ``stop``/``start``
+restart it on the same port.
 """
 
 from __future__ import annotations
@@ -62,6 +63,42 @@ def make_post(
     }
 
 
+def make_alert(
+    title: str = "Piek in Haren: 40 berichten in 10 minuten",
+    *,
+    alert_id: str | None = None,
+    kind: str = "spike",
+    severity: str = "high",
+    explanation: str = "40 berichten in 10 minuten in Haren, normaal 3 per 10 minuten.",
+    area: str | None = "Haren",
+    revision: int = 1,
+    post_count: int = 40,
+    playbook: str | None = "PB-brand",
+    updated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """An Alert as the API serializes it (``app.pipeline.alerts.Alert``)."""
+    n = next(_seq)
+    updated = (updated_at or datetime.now(UTC)).astimezone(UTC)
+    stamp = updated.isoformat().replace("+00:00", "Z")
+    return {
+        "id": alert_id or f"{kind}:area:{area}:{n}",
+        "kind": kind,
+        "severity": severity,
+        "title": title,
+        "explanation": explanation,
+        "area": area,
+        "first_seen": stamp,
+        "updated_at": stamp,
+        "post_count": post_count,
+        "member_ids": [],
+        "examples": [],
+        "playbook": playbook,
+        "details": {"count": post_count},
+        "revision": revision,
+        "detected_at": stamp,
+    }
+
+
 def _parse(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -72,6 +109,7 @@ def _parse(value: str | None) -> datetime | None:
 class ContractApi:
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
+        self.alerts: dict[str, dict[str, Any]] = {}  # latest revision per id, as the service keeps them
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._clients: set[asyncio.Queue[str | None]] = set()
@@ -111,6 +149,13 @@ class ContractApi:
             )
             items = self._filtered(_parse(since), _parse(until), bbox, q)
             return {"total": len(items), "items": items[offset : offset + min(limit, 1000)]}
+
+        @app.get("/api/alerts")
+        def alerts(limit: int = 50) -> dict[str, Any]:
+            self.requests.append(("alerts", {"limit": str(limit)}))
+            with self._lock:
+                items = sorted(self.alerts.values(), key=lambda a: a["updated_at"], reverse=True)
+            return {"total": len(items), "items": items[: min(limit, 500)]}
 
         @app.get("/api/stats/volume")
         def volume(since: str | None = None, until: str | None = None, bucket: int = 60) -> dict[str, Any]:
@@ -182,6 +227,19 @@ class ContractApi:
             data = {k: post[k] for k in WS_FIELDS}
             data["text"] = data["text"][:280]
             self.send_raw(json.dumps({"type": "post", "data": data}))
+
+    def store_alert(self, *alerts: dict[str, Any]) -> None:
+        with self._lock:
+            for alert in alerts:
+                known = self.alerts.get(alert["id"])
+                if known is None or known["revision"] < alert["revision"]:
+                    self.alerts[alert["id"]] = alert
+
+    def publish_alert(self, *alerts: dict[str, Any]) -> None:
+        """Store and push, as the service does each time an alert is created or updated."""
+        self.store_alert(*alerts)
+        for alert in alerts:
+            self.send_raw(json.dumps({"type": "alert", "data": alert}))
 
     def send_raw(self, message: str) -> None:
         loop = self._loop

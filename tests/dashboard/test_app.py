@@ -15,7 +15,7 @@ from dash import no_update
 
 from dashboard.app import create_app
 from dashboard.client import FeedStatus, live_feed
-from tests.dashboard.contract_api import ContractApi, make_post
+from tests.dashboard.contract_api import ContractApi, make_alert, make_post
 
 XSS = '<img src=x onerror="window.__xss=1">'
 
@@ -76,15 +76,24 @@ def test_refresh_shows_posts_as_plain_text_and_skips_idle_ticks(app: dash.Dash, 
     api.store_only(make_post(XSS, author="should_never_show"))
     with app.server.test_request_context("/"):
         layout = page.layout()
-    assert {"live-tick", "live-map", "live-volume", "live-posts", "live-status", "live-areas"} <= ids(layout)
+    assert {
+        "live-tick",
+        "live-map",
+        "live-volume",
+        "live-posts",
+        "live-alerts",
+        "live-status",
+        "live-areas",
+    } <= ids(layout)
     feed = live_feed(api.url)
     deadline = time.monotonic() + 10
     while not feed.snapshot() and time.monotonic() < deadline:
         time.sleep(0.05)
 
     with app.server.test_request_context("/"):
-        figure, volume, posts, status, areas, seen = page.refresh(1, None)
+        figure, volume, posts, alerts, status, areas, seen = page.refresh(1, None)
     assert XSS in texts(posts)  # a plain string child: React renders it as text, never as markup
+    assert texts(alerts) == ["No alerts."]
     assert "should_never_show" not in repr(posts) + repr(figure)
     assert any("closed groups or messaging apps" in t for t in texts(status))
     assert volume.data[0].type == "bar"
@@ -94,12 +103,13 @@ def test_refresh_shows_posts_as_plain_text_and_skips_idle_ticks(app: dash.Dash, 
     # Once the feed has caught up, ticks without news send nothing but the status line.
     for tick in range(2, 100):
         with app.server.test_request_context("/"):
-            figure2, volume2, posts2, status2, areas2, seen2 = page.refresh(tick, seen)
+            figure2, volume2, posts2, alerts2, status2, areas2, seen2 = page.refresh(tick, seen)
         if seen2 is no_update:
             break
         seen = seen2
         time.sleep(0.05)
     assert figure2 is no_update and volume2 is no_update and posts2 is no_update and areas2 is no_update
+    assert alerts2 is no_update
     assert status2  # the status line always refreshes: it is how the room sees a dead feed
 
 
@@ -124,3 +134,45 @@ def test_status_line_tells_the_room_when_the_feed_is_down(app: dash.Dash) -> Non
     assert "last post 13:00:00" in line  # Amsterdam time
     assert "showing data up to the last post received" in line
     assert "closed groups or messaging apps" in line
+
+
+def test_alert_panel_shows_alerts_as_plain_text(app: dash.Dash, api: ContractApi) -> None:
+    page = live_page()
+    long_why = "Veel berichten over <b>gif</b> in het water; " * 10
+    api.store_alert(
+        make_alert(
+            XSS,
+            kind="rumour",
+            severity="critical",
+            explanation="Bericht *gedeeld* door [12 accounts](javascript:alert(1)) <script>x()</script>",
+            area="Groningen",
+            post_count=12,
+            playbook="PB-gerucht",
+            updated_at=datetime(2024, 11, 5, 12, 30, tzinfo=UTC),
+        ),
+        make_alert("Oproep tot verzamelen", kind="mobilisation", severity="medium", explanation=long_why),
+    )
+    feed = live_feed(api.url)
+    deadline = time.monotonic() + 10
+    while len(feed.alerts()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with app.server.test_request_context("/"):
+        _, _, _, alerts, *_ = page.refresh(1, None)
+    rumour, call = alerts
+    words = texts(rumour)
+    assert XSS in words  # the hostile title is one plain string child, shown literally
+    assert "Bericht *gedeeld* door [12 accounts](javascript:alert(1)) <script>x()</script>" in words
+    assert {"CRITICAL", " Gerucht", "Groningen", "12 posts", "playbook PB-gerucht", "13:30"} <= set(words)
+    assert "sev-critical" in rumour.className
+    # A long explanation opens on a click and is never markup either.
+    assert " Oproep" in texts(call) and long_why.strip() in texts(call)
+    assert not any(isinstance(c, dash.dcc.Markdown) for c in _walk(alerts))
+
+
+def _walk(component: Any) -> list[Any]:
+    found = [component]
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str):
+            found += _walk(child)
+    return found

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.client import ApiClient, LiveFeed, live_feed, normalise_post, ws_url_for
-from tests.dashboard.contract_api import ContractApi, make_post
+from dashboard.client import ApiClient, LiveFeed, live_feed, normalise_alert, normalise_post, ws_url_for
+from tests.dashboard.contract_api import ContractApi, make_alert, make_post
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
@@ -164,14 +164,14 @@ def test_ignores_unknown_and_malformed_messages(api: ContractApi, make_feed: Cal
     api.wait_for_clients(1)
     api.send_raw("this is not json")
     api.send_raw('["a", "list"]')
-    api.send_raw('{"type": "alert", "data": {"kind": "spike", "area": "Haren"}}')
+    api.send_raw('{"type": "alert", "data": {"kind": "spike", "area": "Haren"}}')  # no id: dropped
     api.send_raw('{"type": "something-new", "data": 42}')
     api.send_raw('{"type": "post", "data": {"text": "no key"}}')
     post = make_post("na de rommel")
     api.publish(post)
     wait_until(lambda: post["key"] in keys(feed), timeout=3, what="post after junk")
     assert keys(feed) == {post["key"]}
-    assert feed.alerts() == [{"kind": "spike", "area": "Haren"}]
+    assert feed.alerts() == []
     assert feed.running
 
 
@@ -235,3 +235,67 @@ def test_normalise_post_drops_what_the_wall_must_not_show() -> None:
     assert (
         normalise_post({"key": "k", "created_at": "2024-01-01T00:00:00", "lat": 999, "lon": 5})["lat"] is None
     )
+
+
+def test_alerts_keep_the_latest_revision_and_ignore_older_ones(
+    api: ContractApi, make_feed: Callable[..., LiveFeed]
+) -> None:
+    feed = make_feed(api.url)
+    api.wait_for_clients(1)
+    api.publish_alert(make_alert("Piek in Haren", alert_id="spike:Haren", revision=1, post_count=10))
+    wait_until(lambda: len(feed.alerts()) == 1, timeout=3, what="first revision")
+    api.publish_alert(make_alert("Piek in Haren groeit", alert_id="spike:Haren", revision=3, post_count=30))
+    wait_until(lambda: feed.alerts()[0]["revision"] == 3, timeout=3, what="newer revision")
+    version = feed.version
+    # A late, older revision (and a repeat of the current one) change nothing.
+    api.publish_alert(make_alert("oud", alert_id="spike:Haren", revision=2, post_count=20))
+    api.publish_alert(make_alert("Piek in Haren groeit", alert_id="spike:Haren", revision=3, post_count=30))
+    marker = make_post("na de oude revisie")
+    api.publish(marker)
+    wait_until(lambda: marker["key"] in keys(feed), timeout=3, what="post after the old revision")
+    [alert] = feed.alerts()
+    assert (alert["title"], alert["revision"], alert["post_count"]) == ("Piek in Haren groeit", 3, 30)
+    assert "examples" not in alert and "details" not in alert  # not kept: the wall doesn't show them
+    assert feed.version == version + 1  # only the post changed anything
+
+
+def test_catch_up_fills_alerts_sorted_by_severity_then_recency(
+    api: ContractApi, make_feed: Callable[..., LiveFeed]
+) -> None:
+    now = datetime.now(UTC)
+    api.store_alert(
+        make_alert("laag", severity="low", updated_at=now),
+        make_alert("hoog, oud", severity="high", updated_at=now - timedelta(minutes=5)),
+        make_alert("kritiek", severity="critical", updated_at=now - timedelta(minutes=30)),
+        make_alert("hoog, nieuw", severity="high", updated_at=now - timedelta(minutes=1)),
+    )
+    feed = make_feed(api.url)
+    wait_until(lambda: len(feed.alerts()) == 4, what="alerts caught up over REST")
+    assert [a["title"] for a in feed.alerts()] == ["kritiek", "hoog, nieuw", "hoog, oud", "laag"]
+    assert ("alerts", {"limit": "50"}) in api.requests
+
+
+def test_alert_buffer_keeps_the_most_recently_updated() -> None:
+    feed = LiveFeed("http://127.0.0.1:1", max_alerts=3)
+    now = datetime.now(UTC)
+    feed.add_alerts(make_alert(f"a{i}", updated_at=now - timedelta(minutes=10 - i)) for i in range(5))
+    assert sorted(a["title"] for a in feed.alerts()) == ["a2", "a3", "a4"]
+
+
+def test_normalise_alert_drops_what_it_cannot_place() -> None:
+    assert normalise_alert({"title": "no id", "updated_at": "2024-11-05T12:00:00Z"}) is None
+    assert normalise_alert({"id": "x", "updated_at": "gisteren"}) is None
+    assert normalise_alert({"id": "x", "updated_at": "2024-11-05T12:00:00Z", "revision": "2"}) is None
+    odd = normalise_alert({"id": "x", "updated_at": "2024-11-05T12:00:00Z", "severity": "apocalyptic"})
+    assert odd is not None and odd["severity"] == "low" and odd["title"] == "" and odd["post_count"] == 0
+
+
+def test_a_replayed_incident_keeps_time_by_the_stream() -> None:
+    feed = LiveFeed("http://127.0.0.1:9")  # never started: exercises the buffer only
+    assert abs(feed.clock() - datetime.now(UTC)) < timedelta(seconds=5)
+    riot = datetime(2012, 9, 21, 20, 30, tzinfo=UTC)
+    feed.add_posts([make_post(created_at=riot - timedelta(minutes=m)) for m in (0, 1, 90)])
+    assert feed.clock() == riot
+    points = feed.volume(since=feed.clock() - timedelta(minutes=3))
+    assert [p["count"] for p in points] == [0, 0, 1, 1]
+    assert feed.status().last_post_at == riot

@@ -20,7 +20,7 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.dashboard.contract_api import ContractApi, make_post
+from tests.dashboard.contract_api import ContractApi, make_alert, make_post
 
 XSS = '<img src=x onerror="window.__xss=1">'
 # Installed before any page script runs, so errors thrown while plotly/MapLibre start up are caught too.
@@ -80,6 +80,10 @@ def newest_posts_text(driver: Chrome) -> str:
     return driver.find_element(By.ID, "live-posts").text
 
 
+def alerts_text(driver: Chrome) -> str:
+    return driver.find_element(By.ID, "live-alerts").text
+
+
 def test_live_page_renders_and_shows_pushed_posts_as_text(
     chromium_driver: Chrome, api: ContractApi, dashboard_url: str
 ) -> None:
@@ -116,6 +120,31 @@ def test_live_page_renders_and_shows_pushed_posts_as_text(
     WebDriverWait(chromium_driver, 3.5, poll_frequency=0.1).until(lambda d: XSS in newest_posts_text(d))
     assert not chromium_driver.find_elements(By.CSS_SELECTOR, "#live-posts img")
     time.sleep(0.5)  # give an onerror handler, had one been created, the chance to run
+    assert chromium_driver.execute_script("return window.__xss") is None
+
+    # An alert pushed over the WebSocket shows up in the alert panel, hostile title and all, as text.
+    alert = make_alert(
+        XSS,
+        kind="rumour",
+        severity="critical",
+        explanation=f"12 accounts delen hetzelfde bericht {XSS}",
+        playbook="PB-gerucht",
+    )
+    published = time.monotonic()
+    api.publish_alert(alert)
+    WebDriverWait(chromium_driver, 3.5, poll_frequency=0.1).until(lambda d: XSS in alerts_text(d))
+    assert time.monotonic() - published < 3.5
+    panel = alerts_text(chromium_driver)
+    assert "CRITICAL" in panel and "Gerucht" in panel and "playbook PB-gerucht" in panel
+    assert f"12 accounts delen hetzelfde bericht {XSS}" in panel
+    assert not chromium_driver.find_elements(By.CSS_SELECTOR, "#live-alerts img")
+    # A newer revision of the same alert replaces it rather than adding a second one.
+    api.publish_alert({**alert, "title": "Gerucht groeit", "revision": 2, "post_count": 30})
+    WebDriverWait(chromium_driver, 3.5, poll_frequency=0.1).until(
+        lambda d: "Gerucht groeit" in alerts_text(d)
+    )
+    assert len(chromium_driver.find_elements(By.CSS_SELECTOR, "#live-alerts li.alert")) == 1
+    time.sleep(0.5)
     assert chromium_driver.execute_script("return window.__xss") is None
 
     errors = chromium_driver.execute_script("return window.__errors")
