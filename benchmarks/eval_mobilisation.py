@@ -45,12 +45,11 @@ from app.pipeline.alerts import Alert, Severity
 from app.pipeline.enrich import Enricher
 from app.pipeline.mobilisation import MobilisationDetector, MobilisationSettings
 from app.playbooks import PlaybookSet
+from benchmarks.scenario_cases import REPORT_SEEDS, Case, cases, enriched_posts
 from streams.post import Post
-from streams.scenarios.projectx import GroundTruth, generate
+from streams.scenarios.projectx import GroundTruth
 
-REPORT_SEEDS = (1, 2, 3, 4, 5)
 TUNING_SEEDS = tuple(range(100, 110))
-TOWNS = ("Haren", "Zwolle", "Den Helder", "Veghel")
 # Scoring feeds one post at a time, so each revision shows what a live stream would have shown at that
 # moment; the speed measurement uses the pipeline's batches.
 SCORING_BATCH = 1
@@ -58,16 +57,6 @@ SPEED_BATCH = 500
 INCIDENT_KINDS = ("invitation", "cascade", "official", "incident", "rumour", "denial", "aftermath")
 LOOKALIKE_KINDS = ("municipal_event", "private_party", "church_bazaar", "football_match")
 WEEK_HOURS = 7 * 24.0
-
-
-@dataclass(frozen=True)
-class Case:
-    town: str = "Haren"
-    seed: int = 1
-    scale: float = 1.0
-    base_rate: float = 300.0
-    days_before: float = 7.0
-    group: str = "main"
 
 
 @dataclass
@@ -85,17 +74,6 @@ class CaseResult:
     span_weeks: float
     lookalikes_silent: dict[str, bool] = field(default_factory=dict)
     false_alarm_titles: list[str] = field(default_factory=list)
-
-
-def enriched_posts(case: Case, enricher: Enricher) -> tuple[GroundTruth, list[Post]]:
-    scenario = generate(
-        case.town,
-        seed=case.seed,
-        scale=case.scale,
-        base_rate_per_day=case.base_rate,
-        days_before=case.days_before,
-    )
-    return scenario.truth, [enricher(Post.model_validate(record)) for record in scenario.records]
 
 
 def run(
@@ -179,29 +157,6 @@ def evaluate_case(
 ) -> CaseResult:
     truth, posts = enriched_posts(case, enricher or Enricher())
     return score(case, truth, run(posts, settings, playbooks), len(posts))
-
-
-def cases(
-    seeds: Iterable[int] = REPORT_SEEDS, groups: Iterable[str] = ("main", "scale", "busy", "chatter")
-) -> list[Case]:
-    seeds = tuple(seeds)
-    out: list[Case] = []
-    for group in groups:
-        if group == "main":  # four towns of different size at the default volume
-            out += [Case(town, seed, group=group) for town in TOWNS for seed in seeds]
-        elif group == "scale":  # a smaller and a bigger incident
-            out += [Case("Haren", seed, scale=scale, group=group) for scale in (0.2, 3.0) for seed in seeds]
-        elif group == "busy":  # ten times the ordinary chatter, and the look-alikes with it
-            out += [
-                Case(town, seed, base_rate=3000, group=group)
-                for town in ("Zwolle", "Haren")
-                for seed in seeds
-            ]
-        elif group == "chatter":  # two weeks of ordinary life before the gathering
-            out += [Case("Veghel", seed, days_before=14, group=group) for seed in seeds]
-        else:
-            raise ValueError(f"unknown group {group!r}")
-    return out
 
 
 def evaluate(

@@ -74,14 +74,13 @@ from app.pipeline.alerts import Alert
 from app.pipeline.enrich import Enricher
 from app.pipeline.spikes import SpikeDetector, SpikeSettings
 from app.playbooks import PlaybookSet
+from benchmarks.scenario_cases import REPORT_SEEDS, Case, cases, enriched_posts
 from streams.post import Post
 from streams.scenarios.projectx import GroundTruth, generate
 
 REPO = Path(__file__).resolve().parents[1]
 BATCH_SECONDS = 10.0
-REPORT_SEEDS = (1, 2, 3, 4, 5)
 TUNING_SEEDS = (100, 101, 102, 103, 104)
-TOWNS = ("Haren", "Zwolle", "Den Helder", "Veghel")
 INCIDENT_KINDS = ("invitation", "cascade", "official", "incident", "rumour", "denial", "aftermath")
 SPEED_BATCH = 1000
 
@@ -294,48 +293,6 @@ def crisislex_rows(
 
 
 # --- Project X ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    town: str = "Haren"
-    seed: int = 1
-    scale: float = 1.0
-    base_rate: float = 300.0
-    days_before: float = 7.0
-    group: str = "main"
-
-
-def cases(
-    seeds: Iterable[int] = REPORT_SEEDS, groups: Iterable[str] = ("main", "busy", "chatter")
-) -> list[Case]:
-    seeds = tuple(seeds)
-    out: list[Case] = []
-    for group in groups:
-        if group == "main":  # four towns of different size at the default volume
-            out += [Case(town, seed, group=group) for town in TOWNS for seed in seeds]
-        elif group == "busy":  # ten times the ordinary chatter: evening peaks are big in absolute numbers
-            out += [
-                Case(town, seed, base_rate=3000, group=group)
-                for town in ("Zwolle", "Haren")
-                for seed in seeds
-            ]
-        elif group == "chatter":  # two weeks of ordinary life before the gathering
-            out += [Case("Veghel", seed, days_before=14, group=group) for seed in seeds]
-        else:
-            raise ValueError(f"unknown group {group!r}")
-    return out
-
-
-def enriched_posts(case: Case, enricher: Enricher) -> tuple[GroundTruth, list[Post]]:
-    scenario = generate(
-        case.town,
-        seed=case.seed,
-        scale=case.scale,
-        base_rate_per_day=case.base_rate,
-        days_before=case.days_before,
-    )
-    return scenario.truth, [enricher(Post.model_validate(record)) for record in scenario.records]
 
 
 def score_case(case: Case, truth: GroundTruth, episodes: dict[str, list[Alert]]) -> dict[str, Any]:
