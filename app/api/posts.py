@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from app.api.schemas import AreaCount, PostOut, PostPage, Volume, VolumePoint
 from app.db.repository import PostQuery
@@ -22,12 +23,14 @@ Text = Annotated[str | None, Query(max_length=200, description="case-insensitive
 Area = Annotated[str | None, Query(max_length=200, description="municipality")]
 
 
-def _query(since: datetime | None, until: datetime | None, bbox: str | None, q: str | None, area: str | None,
-           limit: int = 100, offset: int = 0) -> PostQuery:  # fmt: skip
+def post_filters(
+    since: Since = None, until: Until = None, bbox: Bbox = None, q: Text = None, area: Area = None
+) -> PostQuery:
+    """The filters every post route shares, checked once."""
     for moment in (since, until):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, "times need a zone, e.g. 2012-09-21T20:00:00Z")
-    box = None
+    box: tuple[float, ...] | None = None
     if bbox:
         try:
             box = tuple(float(part) for part in bbox.split(","))
@@ -35,22 +38,21 @@ def _query(since: datetime | None, until: datetime | None, bbox: str | None, q: 
             box = ()
         if len(box) != 4 or box[0] > box[2] or box[1] > box[3]:
             raise HTTPException(422, "bbox must be min_lon,min_lat,max_lon,max_lat")
-    return PostQuery(since=since, until=until, bbox=box, text=q, area=area, limit=limit, offset=offset)  # type: ignore[arg-type]
+    return PostQuery(since=since, until=until, bbox=box, text=q, area=area)  # type: ignore[arg-type]
+
+
+Filters = Annotated[PostQuery, Depends(post_filters)]
 
 
 @router.get("/posts", response_model=PostPage)
 def list_posts(
     services: ServicesDep,
     user: CurrentUser,
-    since: Since = None,
-    until: Until = None,
-    bbox: Bbox = None,
-    q: Text = None,
-    area: Area = None,
+    filters: Filters,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PostPage:
-    total, posts = services.store.find_posts(_query(since, until, bbox, q, area, limit, offset))
+    total, posts = services.store.find_posts(replace(filters, limit=limit, offset=offset))
     return PostPage(total=total, items=[PostOut.of(p) for p in posts])
 
 
@@ -58,14 +60,10 @@ def list_posts(
 def volume(
     services: ServicesDep,
     user: CurrentUser,
-    since: Since = None,
-    until: Until = None,
-    bbox: Bbox = None,
-    q: Text = None,
-    area: Area = None,
+    filters: Filters,
     bucket: Annotated[int, Query(ge=1, le=86_400, description="bucket length in seconds")] = 60,
 ) -> Volume:
-    points, areas = services.store.volume(_query(since, until, bbox, q, area), bucket)
+    points, areas = services.store.volume(filters, bucket)
     return Volume(
         bucket_seconds=bucket,
         points=[VolumePoint(start=start, count=count) for start, count in points],
