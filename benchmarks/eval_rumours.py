@@ -1,44 +1,49 @@
 """How early and how precisely the rumour detector flags rumours: real threads, real non-rumours, scenarios.
 
-    .venv/bin/python benchmarks/eval_rumours.py [--model heldout|shipped|none] [--seeds 1-5]
+    .venv/bin/python benchmarks/eval_rumours.py [--model heldout|shipped|none] [--seeds 1-5] [--groups ...]
     .venv/bin/python benchmarks/eval_rumours.py --speed [--speed-posts 200000]
+    .venv/bin/python benchmarks/eval_rumours.py --memory [--memory-posts 1000000]
 
-Data: ``$SIGNAAL_DATA_DIR`` (default ``<repo>/../shared/data``), read in place, never copied.
+Data: ``$SIGNAAL_DATA_DIR`` (default ``<repo>/../shared/data``), read in place, never copied. Every replay
+feeds the detector batches of one minute of event time, as a live consumer would see them; a case is dated
+by the post that made it one (``details["alerted_at"]``).
 
 rumoureval
-    RumourEval 2017 training threads (297 source tweets with their replies, every thread a rumour), one
-    event at a time, all posts in time order in batches of one minute of event time. Per thread: minutes
-    from the source post until the detector flags its claim (a rumour alert on the source's claim; if the
-    claim was already a case when the source appeared, 0). Median, 90th percentile and the share never
-    flagged.
+    RumourEval 2017 training threads (263 distinct source tweets with their replies, every thread a rumour),
+    one event at a time, all posts in time order. Per thread: minutes from the source post until the
+    detector flags its claim (the source's claim becomes a rumour case; 0 if it already was one when the
+    source appeared). Median, 90th percentile (of the flagged) and the share never flagged.
 pheme_nonrumour
     PHEME non-rumour source tweets (ferguson, ottawashooting, sydneysiege, prince-toronto) replayed the
     same way: rumour alerts raised and posts in a flagged claim. Every one of them is a false flag.
 pheme_posts
     PHEME rumour and non-rumour source tweets per event, replayed; the detector's label for each post at
     the end of the replay against the annotation, macro-F1 over rumour / non-rumour, twice: ``case`` (the
-    post's claim became a rumour case: what the detector *says*) and ``score`` (the claim's score is at least
-    ``min_score``, ignoring the size thresholds). PHEME has only source tweets (no replies), so claims
-    grow only by near-duplicate sources; this mostly measures the classifier inside the detector.
+    post's claim became a rumour case: what the detector *says*) and ``score`` (the claim's score is at
+    least ``min_score``, ignoring the size and signal thresholds). PHEME has only source tweets (no
+    replies), so claims grow only by near-duplicate sources and hardly ever meet a case's thresholds: the
+    ``score`` figure mostly measures the classifier inside the detector.
 scenario
-    Project X scenarios (enriched like the service does), per rumour (stabbing, army): minutes from its
-    first post to the first alert about it (an alert is about a rumour when most of its members are that
-    rumour's posts or its denials), minutes from the official denial until an alert about it counts a
-    denial in ``details["stance"]``, and false rumour alerts: alerts that are mostly ordinary chatter and
-    look-alikes (``false_background``) or mostly other incident posts (``false_incident``: the invitation
-    cascade, the riot).
+    The shared Project X cases (``benchmarks/scenario_cases.py``), enriched as the service does, per
+    rumour (stabbing, army): minutes from its first post to the first alert about it (an alert is about a
+    rumour when most of its members are that rumour's posts or its denials), minutes from the official
+    denial until an alert about it counts a denial in ``details["stance"]``, alerts per rumour (wordings
+    that share too few words, and the denials, are claims of their own), and false rumour alerts: mostly
+    ordinary chatter and look-alikes (``false_background``), or mostly other incident posts
+    (``false_incident``: the invitation cascade, the riot).
 
 The classifier and leakage: the shipped model is trained on PHEME, whose events the RumourEval threads also
-come from. ``--model heldout`` (the default) therefore trains, for each event, a model without that event
-(``scripts/train_rumour_model.py``'s recipe) and replays the event with it; ``shipped`` is only honest on the
-scenarios; ``none`` runs the detector on cue words alone. Thresholds were set on scenario seeds 100-109 and
-never on the data reported here.
+come from. ``--model heldout`` (the default) therefore fits, for each event, a model by the shipped recipe
+without that event (:func:`app.pipeline.rumour_eval.fit_rumour_model`) and replays the event with it;
+scenarios use the shipped model (they are not PHEME); ``none`` runs the detector on cue words alone.
+Thresholds were set on scenario seeds 100-109 and never on the data reported here.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import os
 import statistics
@@ -51,9 +56,11 @@ from pathlib import Path
 from typing import Any
 
 from app.pipeline.alerts import Alert
+from app.pipeline.enrich import Enricher
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.rumours import RumourDetector, RumourSettings
 from app.playbooks import PlaybookSet
+from benchmarks.scenario_cases import GROUPS, REPORT_SEEDS, Case, cases, enriched_posts
 from streams.formats import iter_posts
 from streams.post import Post, pseudonymise
 
@@ -61,10 +68,7 @@ REPO = Path(__file__).resolve().parents[1]
 PSEUDONYM_KEY = b"signaal-eval-rumours"
 PHEME_EVENTS = ("charliehebdo", "ebola-essien", "ferguson", "ottawashooting", "prince-toronto", "sydneysiege")
 NONRUMOUR_EVENTS = ("ferguson", "ottawashooting", "sydneysiege", "prince-toronto")
-REPORT_SEEDS = (1, 2, 3, 4, 5)
-TUNING_SEEDS = tuple(range(100, 110))
 BATCH_SECONDS = 60.0
-SCENARIO_BATCH = 500
 
 ModelFor = Callable[[str], RumourModel | None]
 
@@ -77,7 +81,7 @@ def data_dir() -> Path:
 
 
 def minute_batches(posts: Sequence[Post], seconds: float = BATCH_SECONDS) -> Iterator[list[Post]]:
-    """Posts (sorted by time) in batches of ``seconds`` of event time, as a consumer polling would see them."""
+    """Posts (sorted by time) in batches of ``seconds`` of event time, as a polling consumer sees them."""
     batch: list[Post] = []
     end: datetime | None = None
     for post in posts:
@@ -99,10 +103,15 @@ def replay(detector: RumourDetector, batches: Iterable[list[Post]]) -> list[Aler
     return alerts
 
 
+def alerted_at(alert: Alert) -> datetime:
+    """When the claim became a case: the event time of the post that made it one."""
+    return datetime.fromisoformat(alert.details["alerted_at"])
+
+
 def first_alert_times(alerts: Iterable[Alert]) -> dict[str, datetime]:
     first: dict[str, datetime] = {}
     for alert in alerts:
-        first.setdefault(alert.id, alert.updated_at)
+        first.setdefault(alert.id, alerted_at(alert))
     return first
 
 
@@ -304,33 +313,32 @@ def evaluate_pheme_posts(model_for: ModelFor, settings: RumourSettings | None = 
 
 
 @dataclass
-class ScenarioRow:
-    seed: int
+class RumourRow:
+    case: Case
     rumour: str
     posts: int
-    alert_min: float | None  # first rumour post -> first alert about it
+    alert_min: float | None  # first rumour post -> the first alert about it becoming a case
     denial_in_stance: bool
     denial_seen_min: float | None  # official denial -> first alert revision about it counting a denial
     alerts_about: int
 
 
-def _scenario_posts(seed: int, scale: float = 1.0) -> tuple[Any, list[Post]]:
-    from app.pipeline.enrich import Enricher
-    from streams.scenarios.projectx import generate
+@dataclass
+class ScenarioResult:
+    case: Case
+    posts: int
+    span_weeks: float
+    rumours: list[RumourRow]
+    false_background: list[str]
+    false_incident: list[str]
 
-    scenario = generate(seed=seed, scale=scale)
-    enrich = Enricher()
-    return scenario.truth, [enrich(Post.model_validate(record)) for record in scenario.records]
 
-
-def evaluate_scenario(
-    seed: int, model: RumourModel | None, settings: RumourSettings | None = None
-) -> dict[str, Any]:
-    truth, posts = _scenario_posts(seed)
+def evaluate_case(
+    case: Case, model: RumourModel | None, settings: RumourSettings | None = None
+) -> ScenarioResult:
+    truth, posts = enriched_posts(case, _enricher())
     detector = _detector(model, settings)
-    alerts: list[Alert] = []
-    for i in range(0, len(posts), SCENARIO_BATCH):
-        alerts.extend(detector.observe(posts[i : i + SCENARIO_BATCH]))
+    alerts = replay(detector, minute_batches(posts))
     by_id: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_id.setdefault(alert.id, []).append(alert)
@@ -343,8 +351,7 @@ def evaluate_scenario(
     false_incident: list[str] = []
     for revisions in by_id.values():
         ids = [key.split(":", 1)[1] for key in revisions[-1].member_ids]
-        topics = Counter(topic_of.get(pid, "") for pid in ids)
-        top, count = topics.most_common(1)[0]
+        top, count = Counter(topic_of.get(pid, "") for pid in ids).most_common(1)[0]
         if top and count * 2 > len(ids):
             about.setdefault(top, []).append(revisions)
             continue
@@ -354,53 +361,64 @@ def evaluate_scenario(
     rows = []
     for rumour in truth.rumours:
         groups = about.get(rumour.key, [])
-        firsts = [g[0].updated_at for g in groups]
+        firsts = [alerted_at(g[0]) for g in groups]
         alert_min = min(((t - rumour.first_post_at).total_seconds() / 60 for t in firsts), default=None)
         denied = [a.updated_at for g in groups for a in g if a.details["stance"]["deny"] > 0]
-        denied_after = [t for t in denied if t >= rumour.denial_at]
+        seen = [(t - rumour.denial_at).total_seconds() / 60 for t in denied if t >= rumour.denial_at]
         rows.append(
-            ScenarioRow(
-                seed=seed,
+            RumourRow(
+                case=case,
                 rumour=rumour.key,
                 posts=len(rumour.member_ids),
                 alert_min=_round(alert_min),
                 denial_in_stance=bool(denied),
-                denial_seen_min=_round(
-                    min(((t - rumour.denial_at).total_seconds() / 60 for t in denied_after), default=None)
-                ),
+                denial_seen_min=_round(min(seen, default=None)),
                 alerts_about=len(groups),
             )
         )
-    return {
-        "seed": seed,
-        "posts": len(posts),
-        "rumours": rows,
-        "false_background": false_background,
-        "false_incident": false_incident,
-    }
+    weeks = (truth.span_end - truth.span_start).total_seconds() / (7 * 86400)
+    return ScenarioResult(case, len(posts), weeks, rows, false_background, false_incident)
+
+
+@functools.cache
+def _enricher() -> Enricher:
+    return Enricher()
 
 
 def evaluate_scenarios(
-    seeds: Sequence[int], model: RumourModel | None, settings: RumourSettings | None = None
-) -> dict[str, Any]:
-    results = [evaluate_scenario(seed, model, settings) for seed in seeds]
-    rows = [row for result in results for row in result["rumours"]]
-    out: dict[str, Any] = {"seeds": list(seeds)}
-    for key in sorted({row.rumour for row in rows}):
-        mine = [row for row in rows if row.rumour == key]
-        delays = [row.alert_min for row in mine if row.alert_min is not None]
-        seen = [row.denial_seen_min for row in mine if row.denial_seen_min is not None]
-        out[key] = {
-            "alerted": f"{len(delays)}/{len(mine)}",
-            "alert_min_median": _round(statistics.median(delays) if delays else None),
-            "alert_min_max": _round(max(delays) if delays else None),
-            "denial_in_stance": f"{sum(row.denial_in_stance for row in mine)}/{len(mine)}",
-            "denial_seen_min_median": _round(statistics.median(seen) if seen else None),
-            "alerts_per_rumour": round(sum(row.alerts_about for row in mine) / len(mine), 1),
-        }
-    out["false_background"] = sum(len(r["false_background"]) for r in results)
-    out["false_incident"] = sum(len(r["false_incident"]) for r in results)
-    out["false_titles"] = sorted({t for r in results for t in (*r["false_background"], *r["false_incident"])})
+    seeds: Sequence[int] = REPORT_SEEDS,
+    groups: Sequence[str] = GROUPS,
+    model: RumourModel | None = None,
+    settings: RumourSettings | None = None,
+) -> list[ScenarioResult]:
+    return [evaluate_case(case, model, settings) for case in cases(seeds, groups)]
+
+
+def summarise_scenarios(results: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
+    """One row per case group and rumour, plus the false alerts of the group."""
+    out = []
+    for group in dict.fromkeys(r.case.group for r in results):
+        mine = [r for r in results if r.case.group == group]
+        weeks = sum(r.span_weeks for r in mine)
+        row: dict[str, Any] = {"group": group, "cases": len(mine)}
+        for key in sorted({row.rumour for r in mine for row in r.rumours}):
+            rows = [x for r in mine for x in r.rumours if x.rumour == key]
+            delays = [x.alert_min for x in rows if x.alert_min is not None]
+            seen = [x.denial_seen_min for x in rows if x.denial_seen_min is not None]
+            row[key] = {
+                "alerted": f"{len(delays)}/{len(rows)}",
+                "alert_min_median": _round(statistics.median(delays) if delays else None),
+                "alert_min_max": _round(max(delays, default=None)),
+                "denial_in_stance": f"{sum(x.denial_in_stance for x in rows)}/{len(rows)}",
+                "denial_seen_min_median": _round(statistics.median(seen) if seen else None),
+                "alerts_per_rumour": round(sum(x.alerts_about for x in rows) / len(rows), 1),
+            }
+        background = sum(len(r.false_background) for r in mine)
+        incident = sum(len(r.false_incident) for r in mine)
+        row["false_background"] = background
+        row["false_background_per_week"] = round(background / weeks, 2) if weeks else None
+        row["false_incident"] = incident
+        out.append(row)
     return out
 
 
@@ -410,7 +428,7 @@ def evaluate_scenarios(
 def measure_speed(
     target_posts: int = 200_000, model: RumourModel | None = None, repeat: int = 3
 ) -> dict[str, float]:
-    """Detector cost per post (CPU time of this process, one core, best of ``repeat``), posts built beforehand.
+    """Detector cost per post: CPU time of this process (one core), best of ``repeat``, posts made beforehand.
 
     ``scenario``: one Project X scenario scaled to about ``target_posts`` posts: templated texts, so exact
     repeats are common (the detector's cheap case). ``real_mixed``: real PHEME and RumourEval tweets as a
@@ -445,7 +463,12 @@ def measure_speed(
 
 
 def real_stream(count: int, mixed: bool) -> list[Post]:
-    """PHEME and RumourEval tweets, repeated in rounds half a day apart, as ``count`` posts (see above)."""
+    """The first ``count`` posts of :func:`real_posts`."""
+    return list(itertools.islice(real_posts(mixed), count))
+
+
+def real_posts(mixed: bool) -> Iterator[Post]:
+    """PHEME and RumourEval tweets, repeated for ever in rounds half a day apart (see measure_speed)."""
     by_event, _ = rumoureval_posts()
     units: list[list[Post]] = [
         [p] for event in PHEME_EVENTS for kind in ("rumours", "non-rumours") for p in pheme_posts(event, kind)
@@ -461,9 +484,7 @@ def real_stream(count: int, mixed: bool) -> list[Post]:
             threads.setdefault(root[p.id], []).append(p)
         units.extend(threads.values())
     start = datetime.fromisoformat("2024-09-21T18:00:00+00:00")
-    out: list[Post] = []
-    round_number = 0
-    while len(out) < count:
+    for round_number in itertools.count():
         at = start + timedelta(hours=12 * round_number)
         for n, unit in enumerate(units):
             for p in unit:
@@ -477,23 +498,44 @@ def real_stream(count: int, mixed: bool) -> list[Post]:
                         "text": f"{p.text} r{round_number}",
                     }
                 )
-                out.append(copy)
+                yield copy
                 if not mixed or p.reply_to is not None:
                     continue
                 for k in range((0, 0, 1, 2, 5)[n % 5]):  # 1.6 reposts per original, skewed
                     at += timedelta(seconds=0.5)
-                    out.append(
-                        Post(
-                            platform=p.platform,
-                            id=f"{copy.id}-rt{k}",
-                            author=f"p_reposter{(n * 7 + k) % 5000}",
-                            created_at=at,
-                            text=f"RT {copy.text}",
-                            repost_of=copy.id,
-                        )
+                    yield Post(
+                        platform=p.platform,
+                        id=f"{copy.id}-rt{k}",
+                        author=f"p_reposter{(n * 7 + k) % 5000}",
+                        created_at=at,
+                        text=f"RT {copy.text}",
+                        repost_of=copy.id,
                     )
-        round_number += 1
-    return out[:count]
+
+
+def measure_memory(
+    total: int = 1_000_000, every: int = 100_000, model: RumourModel | None = None
+) -> list[float]:
+    """MB the detector holds (tracemalloc, after a full collection) every ``every`` posts of the real mixed
+    stream, ``total`` posts in all; posts are made on the fly and dropped after their batch. Flat: bounded."""
+    import gc
+    import tracemalloc
+
+    detector = _detector(model)
+    stream = real_posts(mixed=True)
+    stream = itertools.chain(
+        [next(stream)], stream
+    )  # the source tweets it repeats are loaded now, not counted
+    sizes = []
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for done in range(0, total, 1000):
+        detector.observe(list(itertools.islice(stream, 1000)))
+        if (done + 1000) % every == 0:
+            gc.collect()
+            sizes.append(round((tracemalloc.get_traced_memory()[0] - base) / 2**20, 1))
+    tracemalloc.stop()
+    return sizes
 
 
 # -- report ------------------------------------------------------------------------------------------------
@@ -511,14 +553,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS), default="heldout")
     parser.add_argument("--seeds", default="1-5", help="scenario seeds: 1-5 (report) or 100-109 (tuning)")
+    parser.add_argument("--groups", default=",".join(GROUPS), help="scenario case groups")
     parser.add_argument("--only", default="rumoureval,pheme_nonrumour,pheme_posts,scenario")
     parser.add_argument("--speed", action="store_true", help="measure the detector's cost per post instead")
     parser.add_argument("--speed-posts", type=int, default=200_000)
+    parser.add_argument(
+        "--memory", action="store_true", help="measure the detector's memory over a long stream"
+    )
+    parser.add_argument("--memory-posts", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     model_for = MODELS[args.model]()
     if args.speed:
-        for key, value in measure_speed(args.speed_posts, model_for("scenario")).items():
-            print(f"{key:>24}: {value}")
+        # Speed with the shipped model: there is nothing to hold out in timing.
+        model = None if args.model == "none" else _shipped_or_none()
+        for key, value in measure_speed(args.speed_posts, model).items():
+            print(f"{key:>26}: {value}")
+        return
+    if args.memory:
+        model = None if args.model == "none" else _shipped_or_none()
+        sizes = measure_memory(args.memory_posts, model=model)
+        step = args.memory_posts // len(sizes)
+        print("detector state, MB after every", f"{step:,} posts:", sizes)
         return
     only = set(args.only.split(","))
     print(f"model: {args.model}")
@@ -532,7 +587,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "scenario" in only:
         # Scenarios are not PHEME: the shipped model is honest there; held-out has no event to hold out.
         scenario_model = None if args.model == "none" else _shipped_or_none()
-        print("scenario", evaluate_scenarios(_seeds(args.seeds), scenario_model))
+        results = evaluate_scenarios(_seeds(args.seeds), args.groups.split(","), scenario_model)
+        for row in summarise_scenarios(results):
+            print("scenario", row)
+        titles = Counter(t for r in results for t in (*r.false_background, *r.false_incident))
+        for title, n in titles.most_common(10):
+            print(f"  false alert x{n}: {title}")
 
 
 def _shipped_or_none() -> RumourModel | None:

@@ -4,19 +4,20 @@ Near-duplicates and paraphrases are found with MinHash over word shingles and lo
 (Broder 1997; Leskovec, Rajaraman and Ullman, *Mining of Massive Datasets*, ch. 3):
 
 * Normalisation keeps what makes a claim: lower-cased words without URLs, ``@handles``, ``RT``, hashtag
-  signs, punctuation and a short list of Dutch and English function words. Shingles are the remaining
+  signs, punctuation, single letters, the hashtags that close a post (topic labels every post of an
+  incident shares) and a short list of Dutch and English function words. Shingles are the remaining
   content words and each pair of neighbouring content words, so "Er is iemand doodgestoken bij de X" and
   "Naar verluidt is er iemand doodgestoken bij de X" share most of theirs.
-* Signatures are computed for a whole batch in a few numpy operations: every shingle gets K
-  multiply-shift hashes (one (S, K) array for the S shingles of the batch) and ``np.minimum.reduceat``
-  takes the minimum per post. Words are hashed with ``zlib.crc32`` (stable across processes, unlike
-  ``hash()``), word pairs and permutations with fixed 64-bit odd multipliers. :func:`reference_signature`
-  is the same computation one shingle at a time; the tests hold the two equal.
+* Signatures are computed for a whole batch in a few numpy operations, with no Python call per word:
+  words are hashed as polynomials over their bytes (cumulative sums over the batch's bytes), word pairs
+  mixed from those, then every shingle gets K multiply-shift hashes (a (K, S) array for the S shingles of
+  the batch) and ``np.minimum.reduceat`` takes the minimum per post. All constants are fixed, so
+  signatures are the same in every process and run (``hash()`` is salted per process).
+  :func:`reference_signature` is the same computation one shingle at a time; the tests hold them equal.
 * LSH: the K values are cut into ``bands`` bands of ``rows`` values; posts that agree on a whole band
-  become candidates, and a candidate is accepted only if the two signatures agree on at least
-  ``min_similarity`` of their K values (an estimate of the Jaccard similarity of the shingle sets).
-  Without that check a band hit between unrelated posts that share a town name and a hashtag would glue
-  claims together.
+  are candidates, and a post joins the candidate anchor with which it shares the most bands, if that is
+  at least ``bands * min_similarity^rows`` (see :class:`ClaimIndex`). A single shared band is not enough:
+  it happens between unrelated posts that share a town name and a common word, and would glue claims.
 
 Memory is bounded by two *generations* (:class:`Generations`): inserts go to the current one, look-ups
 check both, and at rotation the older one is dropped whole. A claim still active when its generation is
@@ -307,7 +308,7 @@ class ClaimIndex(Generic[V]):
         self._next_anchor = 0
 
     def find(self, keys: Sequence[int]) -> tuple[V, int] | None:
-        """The claim of the anchor sharing the most bands with ``keys`` (at least ``min_hits``), and how many."""
+        """The claim of the anchor sharing most bands with ``keys`` (at least ``min_hits``), and how many."""
         cur, prev = self.buckets.current, self.buckets.previous
         ids = list(map(cur.get, keys))
         old = list(map(prev.get, keys)) if prev else []

@@ -25,6 +25,7 @@ class Detection:
     def standard(cls, playbooks: PlaybookSet) -> Detection:
         """Spikes, mobilisation calls and rumours, with the playbooks' lexicons and settings."""
         from app.pipeline.mobilisation import MobilisationDetector, MobilisationSettings
+        from app.pipeline.rumour_model import RumourModel
         from app.pipeline.rumours import RumourDetector, RumourSettings
         from app.pipeline.spikes import SpikeDetector, SpikeSettings
 
@@ -34,7 +35,9 @@ class Detection:
                 MobilisationDetector(
                     MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION)), playbooks
                 ),
-                RumourDetector(RumourSettings(**playbooks.settings_for(AlertKind.RUMOUR)), playbooks),
+                RumourDetector(
+                    RumourSettings(**playbooks.settings_for(AlertKind.RUMOUR)), playbooks, RumourModel.load()
+                ),
             ],
             playbooks,
         )

@@ -62,6 +62,10 @@ def detect_posts(
     """Run the stages over posts already in event-time order."""
     report = DetectReport()
     rumours = detection.detector(RumourDetector)
+    # Labels must be asked before the rumour detector forgets them.
+    delay = (
+        min(LABEL_DELAY, rumours.settings.label_memory - BATCH) if isinstance(rumours, RumourDetector) else 0
+    )
     seen: set[str] = set()
     pending: deque[Post] = deque()
     batch: list[Post] = []
@@ -71,7 +75,7 @@ def detect_posts(
             report.alerts[alert.id] = alert
         pending.extend(batch)
         batch.clear()
-        while posts_out is not None and len(pending) > LABEL_DELAY:
+        while posts_out is not None and len(pending) > delay:
             posts_out.write(_post_line(pending.popleft(), rumours))
 
     for post in posts:

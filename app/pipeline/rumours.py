@@ -2,38 +2,52 @@
 
 Every post is put in a *claim*, the group of posts that carry the same statement:
 
-* a repost joins the claim of its original directly, a quote joins the claim it quotes;
+* a repost joins the claim of its original directly (reposts of an original the detector never saw join
+  each other), a quote joins the claim it quotes;
 * a reply joins the claim of the post it answers as a *reaction*: it is counted for the crowd's stance
   (does it ask, deny, support?) but its words are not the claim;
-* any other post is matched by its words against recent claims (MinHash + LSH, :mod:`app.pipeline.claims`)
-  and joins the most similar one, or starts a claim of its own.
+* any other post is matched by its words against recent claims (exact repeats first, then MinHash + LSH,
+  :mod:`app.pipeline.claims`) and joins the most similar one, or starts a claim of its own.
 
-A claim is scored from what it has gathered: the rumour classifier's score of its first texts
-(:class:`app.pipeline.rumour_model.RumourModel`, optional), the share of its posts that ask whether it
-is true or deny it (Zhao, Resnick and Mei, WWW 2015: enquiries flag rumours early), and the share of its
-carriers that hedge ("naar verluidt", "reportedly"). When a claim has ``min_posts`` posts by
-``min_authors`` accounts and a score of at least ``min_score`` it becomes a *rumour case*: an
-:class:`Alert` with a stable id (``rumour:<key of its first post>``) that is sent again, with a higher
-revision, as the claim grows, and never starts over as a new alert while the claim is remembered.
+Scoring, as log-odds so that each piece of evidence moves the score the same way whatever the others say:
+the rumour classifier's probability for the claim's first texts
+(:class:`app.pipeline.rumour_model.RumourModel`; ``prior`` without one) is the starting point; the share
+of the claim's posts that question or deny it (Zhao, Resnick and Mei, WWW 2015: enquiries flag rumours
+early) adds up to ``evidence_contested``, the share of its carriers that hedge ("naar verluidt",
+"reportedly") up to ``evidence_hedged``. Only reactions count as questioning: a post that asks a question
+of its own ("anyone know a good dentist?") is a question, not a questioned claim; denials count wherever
+they are. Reposts count in the share's denominator: a claim reposted by many and questioned by one is not
+contested.
+
+A claim becomes a *rumour case* at the post that gives it ``min_posts`` posts by ``min_authors``
+accounts, at least ``min_signals`` posts that question, deny or hedge it, and a score of at least
+``min_score``. By default one such post is needed whatever the classifier says: the classifier, trained
+on English crisis tweets, is not sure-footed enough on Dutch everyday chatter to raise a case alone (see
+``benchmarks/eval_rumours.py``). A case is an :class:`Alert` with a stable id (``rumour:<key of its first
+post>``), sent again with a higher revision as the claim grows (by ``update_growth``), gains a denial or
+changes severity, never as a new alert while the claim is remembered. ``details["alerted_at"]`` is the
+event time of the post that made it a case, however large the batch it came in.
 
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
 to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without
 a code change.
 
-Costs: text is tokenised once per post; signatures for a whole batch are a few numpy operations; the
-classifier, the expensive part (~25 µs a post), runs only on a claim that is big enough to alert and on at
-most ``model_sample`` of its texts, or when :meth:`RumourDetector.labels` asks for a score.
+Costs: a post's text is tokenised once (and not at all for a repost of a known post); signatures for a
+whole batch are a few numpy operations; the classifier, the expensive part, runs only once a claim has
+the posts, accounts and signals of a case, on at most ``model_sample`` of its texts, or when
+:meth:`RumourDetector.labels` asks for a score.
 
-Memory: posts, LSH buckets and anchors live in two generations of ``generation_minutes`` event time (or
-``max_posts_per_generation`` posts, whichever comes first); a claim nobody touched for two generations
-becomes unreachable and is freed. Per-post labels are kept for the last ``label_memory`` posts.
+Memory: post links, exact-repeat keys, LSH buckets and anchors live in two generations of
+``generation_minutes`` event time (or ``max_posts_per_generation`` posts, whichever comes first); a claim
+nobody touched for two generations becomes unreachable and is freed. Per-post labels are kept for the last
+``label_memory`` posts.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
@@ -51,7 +65,7 @@ from app.pipeline.claims import (
     topic_tags,
 )
 from app.pipeline.rumour_model import RumourModel
-from app.pipeline.signals import STANCES, Stance, cues_from_tokens, tokens
+from app.pipeline.signals import STANCES, Stance, cue_counts, tokens
 from app.playbooks import Lexicon, PlaybookSet
 from streams.post import Post
 
@@ -77,13 +91,18 @@ _TEXT_CACHE = 10_000
 
 
 class RumourSettings(BaseModel):
-    """Thresholds of the rumour detector. Playbooks override any of them under ``detector_settings.rumour``."""
+    """Thresholds of the rumour detector; playbooks override any of them (``detector_settings.rumour``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_posts: int = Field(default=5, ge=2, description="posts (incl. reposts and reactions) before a case")
     min_authors: int = Field(default=3, ge=1, description="distinct accounts before a case")
     min_score: float = Field(default=0.5, ge=0.0, le=1.0, description="claim score before a case")
+    min_signals: int = Field(
+        default=1,
+        ge=0,
+        description="posts questioning, denying or hedging the claim before a case, whatever the model says",
+    )
     prior: float = Field(
         default=0.25, gt=0.0, lt=1.0, description="starting score of a claim when there is no classifier"
     )
@@ -92,7 +111,7 @@ class RumourSettings(BaseModel):
     )
     evidence_hedged: float = Field(default=1.0, ge=0.0, description="log-odds added when its carriers hedge")
     contested_full: float = Field(
-        default=0.3, gt=0.0, le=1.0, description="share of posts questioning or denying that counts fully"
+        default=0.3, gt=0.0, le=1.0, description="share of its posts questioning or denying that counts fully"
     )
     prior_posts: float = Field(
         default=2.0, ge=0.0, description="neutral pseudo-posts added when computing the contested share"
@@ -115,7 +134,11 @@ class RumourSettings(BaseModel):
     max_posts_per_generation: int = Field(
         default=100_000, ge=1_000, description="posts per generation; a flood rotates early"
     )
-    label_memory: int = Field(default=100_000, ge=0, description="posts whose labels labels() can give")
+    label_memory: int = Field(
+        default=10_000,
+        ge=0,
+        description="posts whose labels labels() can give; each keeps its claim alive, so this costs memory",
+    )
     spread_minutes: int = Field(default=10, ge=1, description="bucket width of details['spread']")
     growth_minutes: int = Field(default=30, ge=1, description="window compared for growth")
     update_growth: float = Field(
@@ -181,6 +204,7 @@ class _Claim:
         "bucket",
         "carriers",
         "case",
+        "case_at",
         "contest",
         "denial",
         "enquiry",
@@ -234,6 +258,7 @@ class _Claim:
         self.model_sum = 0.0
         self.model_n = self.offered = 0
         self.case = False
+        self.case_at: datetime | None = None
         self.revision = self.sent_posts = 0
         self.sent_severity: Severity | None = None
         self.sent_denied = False
@@ -289,7 +314,7 @@ class _PhraseMatcher:
         for flag, words in phrases.items():
             for phrase in words:
                 key = tuple(tokens(phrase))
-                if key and not (_flags_of(key) & flag):
+                if key and not (_flags_of(list(key)) & flag):
                     self._by_first.setdefault(key[0], []).append((key, flag))
         self._firsts = frozenset(self._by_first)
 
@@ -307,13 +332,13 @@ class _PhraseMatcher:
         return found
 
 
-def _flags_of(toks: Sequence[bytes]) -> int:
-    c = cues_from_tokens(list(toks))
+def _flags_of(toks: list[bytes]) -> int:
+    enquiry, denial, hedging, support = cue_counts(toks)[:4]
     return (
-        (_ENQ if c.enquiry else 0)
-        | (_DEN if c.denial else 0)
-        | (_HEDGE if c.hedging else 0)
-        | (_SUP if c.support else 0)
+        (_ENQ if enquiry else 0)
+        | (_DEN if denial else 0)
+        | (_HEDGE if hedging else 0)
+        | (_SUP if support else 0)
     )
 
 
@@ -346,13 +371,14 @@ class RumourDetector:
         self.hasher = MinHasher(bands=settings.bands, rows=settings.rows)
         self.index: ClaimIndex[_Claim] = ClaimIndex(self.hasher, settings.min_similarity)
         # Post key -> (claim, stance code, role code): how reposts, quotes and replies find their claim.
-        self._posts_current: dict[str, tuple[_Claim, int, int]] = {}
+        self._posts: Generations[str, tuple[_Claim, int, int]] = Generations()
         # Claim words -> claim, for exact repeats, which then skip MinHash entirely.
         self._exact: Generations[bytes, _Claim] = Generations()
         self._texts: dict[str, _Text] = {}
-        self._posts_previous: dict[str, tuple[_Claim, int, int]] = {}
         self._generation_start: float | None = None
+        self._generation_end = -math.inf  # the first post starts the first generation
         self._generation_posts = 0
+        self._generation_cap = settings.max_posts_per_generation
         self._clock = -math.inf
         self._labels: dict[str, tuple[_Claim, int, int]] = {}
         self._label_order: deque[str] = deque()
@@ -364,10 +390,55 @@ class RumourDetector:
     def observe(self, posts: list[Post]) -> list[Alert]:
         if not posts:
             return []
-        batch = self._prepare(posts)
+        keys, parents, texts, lsh = self._prepare(posts)
         touched: dict[int, _Claim] = {}
+        min_posts = self.settings.min_posts
+        remember = self.settings.label_memory > 0
+        # The loop below runs for every post, so it works on local names (a few percent of the budget).
         for i, post in enumerate(posts):
-            claim = self._place(post, i, batch)
+            key = keys[i]
+            parent_key = parents[i]
+            ts = post.created_at.timestamp()
+            if ts > self._clock:
+                self._clock = ts
+            if self._clock >= self._generation_end or self._generation_posts >= self._generation_cap:
+                self._tick()
+            current = self._posts.current
+            parent = None
+            if parent_key is not None:
+                parent = current.get(parent_key)
+                if parent is None:
+                    parent = self._posts.previous.get(parent_key)
+                    if parent is not None:
+                        # A post people still react to stays findable however old: touch it forward.
+                        current[parent_key] = parent
+            if parent is not None:
+                claim, parent_stance, _ = parent
+                info = texts[i]
+                flags = info.flags if info is not None else 0
+                if post.repost_of is not None:
+                    role, stance = _REPOST, parent_stance
+                elif post.quote_of is not None:
+                    role, stance = _QUOTE, stance_of(flags)
+                else:
+                    role, stance = _REACTION, stance_of(flags)
+                self._join(claim, post, key, ts, role, stance, flags, parent_key)
+                entry = (claim, stance, role)
+            else:
+                claim, flags, stance, new = self._claim_for(post, key, texts[i], lsh.get(i), ts)
+                if not new:
+                    self._join(claim, post, key, ts, _CLAIM, stance, flags, parent_key)
+                entry = (claim, stance, _CLAIM)
+                if parent_key is not None and post.repost_of is not None:
+                    # Later reposts of the same unseen original join this claim directly.
+                    current[parent_key] = entry
+            if not claim.case and claim.posts >= min_posts:
+                self._becomes_case(claim, post.created_at)
+            # One tuple serves both the link map and the labels: a post costs the collector one object.
+            current[key] = entry
+            self._generation_posts += 1
+            if remember:
+                self._remember(key, entry)
             touched[id(claim)] = claim
         alerts = []
         for claim in touched.values():
@@ -377,7 +448,10 @@ class RumourDetector:
         return alerts
 
     def labels(self, post_key: str) -> PostLabel | None:
-        """The label of one of the last ``label_memory`` posts, or None if it is older or unknown."""
+        """The label of one of the last ``label_memory`` posts, or None if it is older or unknown.
+
+        Scoring the claim may run the classifier on its pending texts (at most ``model_sample``).
+        """
         entry = self._labels.get(post_key)
         if entry is None:
             return None
@@ -436,7 +510,7 @@ class RumourDetector:
             parent_key = f"{post.platform}:{parent}" if parent is not None else None
             parents.append(parent_key)
             known = parent_key is not None and (
-                parent_key in batch_keys or self._post(parent_key) is not None
+                parent_key in batch_keys or self._posts.get(parent_key) is not None
             )
             if post.repost_of is not None and known:
                 texts.append(None)
@@ -456,69 +530,26 @@ class RumourDetector:
                 lsh[i] = (as_list, as_array)
         return _Batch(keys, parents, texts, lsh)
 
-    def _post(self, key: str) -> tuple[_Claim, int, int] | None:
-        found = self._posts_current.get(key)
-        if found is None:
-            found = self._posts_previous.get(key)
-        return found
-
-    def _tick(self, ts: float) -> None:
-        """Advance the event-time clock; rotate generations when one is full or its time is up."""
+    def _tick(self) -> None:
+        """Rotate generations when the current one's time is up or it is full."""
         span = self.settings.generation_minutes * 60.0
-        if ts > self._clock:
-            self._clock = ts
         if self._generation_start is None:
             self._generation_start = self._clock
-        if self._clock >= self._generation_start + span:
+        elif self._clock >= self._generation_start + span:
             elapsed = int((self._clock - self._generation_start) // span)
             for _ in range(min(elapsed, 2)):
                 self._rotate()
             self._generation_start += elapsed * span
-        elif self._generation_posts >= self.settings.max_posts_per_generation:
-            self._rotate()
+        else:
+            self._rotate()  # full before its time
             self._generation_start = self._clock
+        self._generation_end = self._generation_start + span
 
     def _rotate(self) -> None:
-        self._posts_previous = self._posts_current
-        self._posts_current = {}
+        self._posts.rotate()
         self._exact.rotate()
         self._generation_posts = 0
         self.index.rotate()
-
-    def _place(self, post: Post, i: int, batch: _Batch) -> _Claim:
-        parent_key = batch.parents[i]
-        key = batch.keys[i]
-        ts = post.created_at.timestamp()
-        self._tick(ts)
-        parent = self._post(parent_key) if parent_key is not None else None
-        if parent is not None:
-            claim, parent_stance, _ = parent
-            # A post people still react to stays findable however old it is: touch it into this generation.
-            self._posts_current[parent_key] = parent  # type: ignore[index]
-            info = batch.texts[i]
-            flags = info.flags if info is not None else 0
-            if post.repost_of is not None:
-                role, stance = _REPOST, parent_stance
-            elif post.quote_of is not None:
-                role, stance = _QUOTE, stance_of(flags)
-            else:
-                role, stance = _REACTION, stance_of(flags)
-            self._join(claim, post, key, ts, role, stance, flags, parent_key)
-            entry = (claim, stance, role)
-        else:
-            claim, flags, stance, new = self._claim_for(post, key, batch.texts[i], batch.lsh.get(i), ts)
-            if not new:
-                self._join(claim, post, key, ts, _CLAIM, stance, flags, parent_key)
-            entry = (claim, stance, _CLAIM)
-            if parent_key is not None and post.repost_of is not None:
-                # Later reposts of the same unseen original join this claim directly.
-                self._posts_current[parent_key] = entry
-        # One tuple serves both the link map and the labels: a post costs the collector one object.
-        self._posts_current[key] = entry
-        self._generation_posts += 1
-        if self.settings.label_memory:
-            self._remember(key, entry)
-        return claim
 
     def _claim_for(
         self, post: Post, key: str, info: _Text | None, lsh: tuple[list[int], np.ndarray] | None, ts: float
@@ -602,7 +633,8 @@ class RumourDetector:
             if tracked is not None:
                 tracked[0] += 1
             if stance == _DENY and c.first_denial is None:
-                c.first_denial = _example_fields(post)
+                # The denial's own words, not the repost's (often empty, or "RT @x: ...").
+                c.first_denial = tracked[1] if tracked is not None else _example_fields(post)
             return
         # Posts with words of their own: the cue shares are over these, so reposts do not dilute them.
         c.text_posts += 1
@@ -666,9 +698,10 @@ class RumourDetector:
         enquiry = claim.enquiry / text_posts
         denial = claim.denial / text_posts
         hedged_share = claim.hedged / max(1, claim.carriers)
-        # A few pseudo-posts that neither ask nor deny keep one "klopt dit?" under two posts from
-        # counting as a contested claim.
-        contested_share = claim.contest / (claim.text_posts + s.prior_posts)
+        # Over all the claim's posts, reposts included: a repost endorses the claim, so a claim reposted by
+        # many and questioned by one is not contested. A few neutral pseudo-posts keep one "klopt dit?"
+        # under a two-post claim from counting as a contested claim.
+        contested_share = claim.contest / (claim.posts + s.prior_posts)
         contested = min(1.0, contested_share / s.contested_full)
         hedged = min(1.0, hedged_share / s.hedged_full)
         # The classifier's probability for the claim's words is the prior; what the crowd does with the
@@ -686,21 +719,31 @@ class RumourDetector:
             hedged=hedged,
         )
 
-    def _check(self, claim: _Claim) -> Alert | None:
+    def _becomes_case(self, claim: _Claim, at: datetime) -> None:
+        """Mark the claim a case if it passes every threshold now; called after each post it gets, so a
+        case is dated by the post that made it one, however large the batch."""
         s = self.settings
+        if (
+            claim.posts < s.min_posts
+            or claim.contest + claim.hedged < s.min_signals
+            or claim.n_authors() < s.min_authors
+            or self.score(claim).score < s.min_score
+        ):
+            return
+        claim.case = True
+        claim.case_at = at
+
+    def _check(self, claim: _Claim) -> Alert | None:
+        """The alert to send for a claim touched by this batch, if it is a case that is new or has grown."""
         if not claim.case:
-            if claim.posts < s.min_posts or claim.n_authors() < s.min_authors:
-                return None
-            parts = self.score(claim)
-            if parts.score < s.min_score:
-                return None
-            claim.case = True
-        else:
+            return None
+        parts = self.score(claim)
+        if claim.revision:
+            s = self.settings
             grown = (
                 claim.posts >= claim.sent_posts * (1.0 + s.update_growth) and claim.posts > claim.sent_posts
             )
-            denied_now = claim.stance[_DENY] > 0 and not claim.sent_denied
-            parts = self.score(claim)
+            denied_now = claim.stance[_DENY] > 0 and not claim.sent_denied  # type: ignore[index]
             if not (grown or denied_now or self._severity(claim, parts) != claim.sent_severity):
                 return None
         return self._alert(claim, parts)
@@ -709,9 +752,7 @@ class RumourDetector:
         """Posts in the last growth window (up to the claim's latest post) and in the window before it."""
         last = int(claim.last_seen.timestamp() // self._spread_s)
         w = self._growth_buckets
-        if claim.spread is None:
-            claim.grow()
-        spread: dict[int, int] = claim.spread  # type: ignore[assignment]
+        spread: dict[int, int] = claim.spread or {}
         recent = sum(spread.get(b, 0) for b in range(last - w + 1, last + 1))
         before = sum(spread.get(b, 0) for b in range(last - 2 * w + 1, last - w + 1))
         return recent, before
@@ -731,10 +772,9 @@ class RumourDetector:
     def _alert(self, claim: _Claim, parts: ScoreParts) -> Alert:
         s = self.settings
         c = claim
-        if c.members is None:
-            c.grow()
+        # A case has at least min_posts >= 2 posts, so its containers exist (see _Claim.grow).
         assert c.members is not None and c.spread is not None and c.shared is not None and c.areas is not None
-        assert c.authors is not None
+        assert c.authors is not None and c.stance is not None
         severity = self._severity(c, parts)
         recent, before = self._growth(c)
         c.revision += 1
@@ -757,6 +797,7 @@ class RumourDetector:
             for b, n in sorted(c.spread.items())
         }
         details = {
+            "alerted_at": c.case_at.isoformat() if c.case_at else None,
             "score": round(parts.score, 4),
             "components": {
                 "model": None if parts.model is None else round(parts.model, 4),
@@ -802,11 +843,12 @@ class RumourDetector:
         since = c.first_seen.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         more = "+" if authors >= _MAX_AUTHORS else ""
         text = (
-            f"A claim spreads: {c.posts} posts by {authors}{more} accounts since {since}, {recent} in the last "
-            f"{s.growth_minutes} minutes ({c.reposts} reposts, {c.quotes} quotes, {c.reactions} replies). "
-            f"Of {c.text_posts} posts with their own words, {c.enquiry} ask whether it is true and {c.denial} "
-            f"deny it; {c.hedged} of {c.carriers} that state it hedge. Rumour score {parts.score:.2f} "
-            f"(threshold {s.min_score:.2f})"
+            f"A claim spreads: {c.posts} posts by {authors}{more} accounts since {since}, "
+            f"{recent} in the last {s.growth_minutes} minutes "
+            f"({c.reposts} reposts, {c.quotes} quotes, {c.reactions} replies). "
+            f"Of {c.text_posts} posts with their own words, {c.enquiry} ask whether it is true and "
+            f"{c.denial} deny it; {c.hedged} of {c.carriers} that state it hedge. "
+            f"Rumour score {parts.score:.2f} (threshold {s.min_score:.2f})"
         )
         if parts.model is not None:
             text += f"; classifier {parts.model:.2f}"

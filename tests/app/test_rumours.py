@@ -254,6 +254,15 @@ def test_a_spreading_hedged_questioned_claim_becomes_a_case() -> None:
     assert first.revision == 1 and first.post_count <= 10
 
 
+def test_a_case_is_dated_by_the_post_that_made_it_one_however_big_the_batch() -> None:
+    posts = spreading_rumour(60)
+    alerts = detector().observe(posts)  # one batch spanning an hour
+    assert len(alerts) == 1
+    alerted_at = datetime.fromisoformat(alerts[0].details["alerted_at"])
+    assert alerted_at in {p.created_at for p in posts[4:10]}
+    assert alerts[0].updated_at == posts[-1].created_at
+
+
 def test_updates_keep_the_id_and_raise_the_revision() -> None:
     det = detector(update_growth=0.0)
     posts = spreading_rumour(40)
@@ -322,16 +331,22 @@ def test_examples_show_the_first_and_the_most_shared_post() -> None:
     assert [e.key for e in alerts[-1].examples[:2]] == [posts[0].key, shared.key]
 
 
-def test_a_confident_classifier_makes_a_case_without_crowd_signals_and_a_doubtful_one_does_not() -> None:
+def test_the_classifier_sets_the_prior_and_the_crowd_must_say_something() -> None:
     plain = [
         "Schoten gelost bij het station in Zwolle, meerdere gewonden",
         "Schoten gelost bij het station in Zwolle",
     ]
     posts = [post(plain[i % 2], minute=i) for i in range(6)]
-    assert detector(constant_model(0.9)).observe(posts)
-    assert (
-        detector(constant_model(0.1)).observe([p.model_copy(update={"id": p.id + "b"}) for p in posts]) == []
-    )
+    # Nobody questions, denies or hedges: no case by default, however sure the classifier is.
+    assert detector(constant_model(0.95)).observe(posts) == []
+    # Allowed to decide alone, a confident classifier makes it a case and a doubtful one does not.
+    assert detector(constant_model(0.9), min_signals=0).observe(renamed(posts))
+    assert detector(constant_model(0.1), min_signals=0).observe(renamed(renamed(posts))) == []
+    # One "klopt dit?" under a claim the classifier finds likely is enough; under an unlikely one it is not.
+    questioned = [*posts, post("Klopt dit?", reply_to=posts[0].id, minute=7)]
+    likely = detector(constant_model(0.6)).observe(renamed(questioned))
+    assert likely and likely[0].details["components"]["model"] == pytest.approx(0.6, abs=1e-6)
+    assert detector(constant_model(0.05)).observe(renamed(renamed(questioned))) == []
 
 
 def test_playbook_lexicons_add_cue_phrases() -> None:
@@ -414,14 +429,15 @@ def test_a_flood_rotates_early() -> None:
         [post(f"unique post number {i} about nothing in particular", minute=i / 1000) for i in range(2_500)]
     )
     assert det.index.generation == 2
-    assert len(det._posts_current) + len(det._posts_previous) <= 2_000
+    assert len(det._posts) <= 2_000
 
 
 def unique_stream(n: int, start: int, minutes_per_post: float) -> list[Post]:
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
     return [
         post(
-            f"{words[i % 10]} {words[(i // 10) % 10]} {words[(i // 100) % 10]} item{i} thing{i * 7} place{i * 13}",
+            f"{words[i % 10]} {words[(i // 10) % 10]} {words[(i // 100) % 10]} "
+            f"item{i} thing{i * 7} place{i * 13}",
             minute=(start + i) * minutes_per_post,
         )
         for i in range(start, start + n)
@@ -456,5 +472,5 @@ def test_memory_does_not_grow_over_a_long_stream_of_unique_posts() -> None:
     # 12,000 more posts: state stays at the size of two generations (slack for allocator noise).
     assert after_three < after_one * 1.1 + 500_000
     assert len(det._labels) == 2_000
-    assert len(det._posts_current) + len(det._posts_previous) <= 2_000 + 2
+    assert len(det._posts) <= 2_000 + 2
     assert len(det.index) <= 2 * 16 * 1_100  # two generations of ~1,000 anchored posts, 16 bands each
