@@ -45,7 +45,7 @@ from app.pipeline.alerts import Alert, Severity
 from app.pipeline.enrich import Enricher
 from app.pipeline.mobilisation import MobilisationDetector, MobilisationSettings
 from app.playbooks import PlaybookSet
-from benchmarks.scenario_cases import REPORT_SEEDS, Case, cases, enriched_posts
+from benchmarks.scenario_cases import REPORT_SEEDS, Case, cases, enriched_posts, parse_seeds
 from streams.post import Post
 from streams.scenarios.projectx import GroundTruth
 
@@ -225,14 +225,6 @@ def measure_speed(target_posts: int = 200_000, repeat: int = 3) -> dict[str, flo
     return out
 
 
-def _seeds(text: str) -> list[int]:
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds.extend(range(int(lo), int(hi or lo) + 1))
-    return seeds
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="1-5", help="e.g. 1-5 (report) or 100-109 (tuning)")
@@ -245,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for key, value in measure_speed(args.speed_posts).items():
             print(f"{key:>24}: {value}")
         return
-    seeds = _seeds(args.seeds)
+    seeds = parse_seeds(args.seeds)
     tuned_on = set(seeds) & set(TUNING_SEEDS)
     print(
         f"seeds {args.seeds}; thresholds were tuned on seeds {TUNING_SEEDS[0]}-{TUNING_SEEDS[-1]} only"

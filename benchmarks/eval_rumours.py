@@ -60,7 +60,7 @@ from app.pipeline.enrich import Enricher
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.rumours import RumourDetector, RumourSettings
 from app.playbooks import PlaybookSet
-from benchmarks.scenario_cases import GROUPS, REPORT_SEEDS, Case, cases, enriched_posts
+from benchmarks.scenario_cases import GROUPS, REPORT_SEEDS, Case, cases, enriched_posts, parse_seeds
 from streams.formats import iter_posts
 from streams.post import Post, pseudonymise
 
@@ -541,14 +541,6 @@ def measure_memory(
 # -- report ------------------------------------------------------------------------------------------------
 
 
-def _seeds(text: str) -> list[int]:
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds.extend(range(int(lo), int(hi or lo) + 1))
-    return seeds
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS), default="heldout")
@@ -587,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "scenario" in only:
         # Scenarios are not PHEME: the shipped model is honest there; held-out has no event to hold out.
         scenario_model = None if args.model == "none" else _shipped_or_none()
-        results = evaluate_scenarios(_seeds(args.seeds), args.groups.split(","), scenario_model)
+        results = evaluate_scenarios(parse_seeds(args.seeds), args.groups.split(","), scenario_model)
         for row in summarise_scenarios(results):
             print("scenario", row)
         titles = Counter(t for r in results for t in (*r.false_background, *r.false_incident))

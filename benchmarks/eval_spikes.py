@@ -74,7 +74,7 @@ from app.pipeline.alerts import Alert
 from app.pipeline.enrich import Enricher
 from app.pipeline.spikes import SpikeDetector, SpikeSettings
 from app.playbooks import PlaybookSet
-from benchmarks.scenario_cases import REPORT_SEEDS, Case, cases, enriched_posts
+from benchmarks.scenario_cases import REPORT_SEEDS, Case, cases, enriched_posts, parse_seeds
 from streams.post import Post
 from streams.scenarios.projectx import GroundTruth, generate
 
@@ -436,13 +436,6 @@ def measure_speed(target_posts: int = 200_000, repeat: int = 3) -> dict[str, flo
     }
 
 
-def _seeds(text: str) -> list[int]:
-    if "-" in text:
-        lo, hi = text.split("-")
-        return list(range(int(lo), int(hi) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def _print(rows: Iterable[dict[str, Any]]) -> None:
     for row in rows:
         print("  " + ", ".join(f"{k}={v}" for k, v in row.items()))
@@ -464,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("CrisisLex T6 (default settings, shipped playbooks; no crisis used for tuning)")
         _print(crisislex_rows())
     if options.part in ("all", "projectx"):
-        rows = projectx_rows(_seeds(options.seeds), options.groups.split(","))
+        rows = projectx_rows(parse_seeds(options.seeds), options.groups.split(","))
         print(f"Project X, seeds {options.seeds}")
         if options.cases:
             _print({k: v for k, v in row.items() if k != "false_titles"} for row in rows)

@@ -59,3 +59,12 @@ def enriched_posts(case: Case, enricher: Enricher) -> tuple[GroundTruth, list[Po
         days_before=case.days_before,
     )
     return scenario.truth, [enricher(Post.model_validate(record)) for record in scenario.records]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from a command line: "1-5", "100-109" or "1,3,7-9"."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds.extend(range(int(lo), int(hi or lo) + 1))
+    return seeds
