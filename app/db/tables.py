@@ -118,3 +118,84 @@ class AlertRevisionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
     body: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+# --- The crisis room: rumour cases, incidents, their cycle entries, and the audit trail. -------------------
+
+
+class RumourCaseRow(Base):
+    """The workflow state of a rumour case. A detector case shares its alert's id and gets a row on the
+    first human action; a case flagged by hand (or split off) has no alert. History lives in the audit log."""
+
+    __tablename__ = "rumour_cases"
+    __table_args__ = (Index("ix_rumour_cases_updated_at", "updated_at"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(300), unique=True)
+    alert_id: Mapped[str | None] = mapped_column(String(300))
+    claim: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(128))
+    merged_into: Mapped[str | None] = mapped_column(String(300))
+    added_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    removed_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bumped on every change; a write names the version it read, so two advisers cannot overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    incident_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    area: Mapped[str | None] = mapped_column(String(200))
+    playbook: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    auto_link: Mapped[bool] = mapped_column(default=True)
+    alert_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    case_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CycleEntryRow(Base):
+    """One version of one entry in an incident's analyse / advise / act / evaluate timeline. Editing adds a
+    version; nothing is updated in place."""
+
+    __tablename__ = "cycle_entries"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "version", name="uq_cycle_entries_entry_id_version"),
+        Index("ix_cycle_entries_incident_id", "incident_id"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    step: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(128))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class AuditRow(Base):
+    """Append-only and hash-chained: each row's hash covers its content and the previous row's hash, so a
+    changed or deleted row breaks the chain from there on."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
