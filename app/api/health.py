@@ -31,8 +31,11 @@ def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/api/status")
 def status(services: ServicesDep, user: CurrentUser) -> dict[str, object]:
-    """Counts and lag since start, and what Signaal cannot see."""
+    """Counts and lag since start, posts per minute per source, and what Signaal cannot see."""
+    clock = services.room.clock()
     return {
+        "stream_clock": clock.isoformat(),
+        "sources": services.room.room.source_rates(clock),
         "bus": "kafka" if services.settings.uses_kafka else "in-process",
         "pipeline": services.pipeline.stats.snapshot(),
         "live_clients": services.hub.client_count,
