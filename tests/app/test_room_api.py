@@ -1,4 +1,4 @@
-"""The crisis room through the API: rumour-case workflow, incidents and their cycle, briefings, the audit trail.
+"""The crisis room through the API: rumour-case workflow, incidents and their cycle, briefings, audit.
 
 Alerts are saved straight into the running service's store (what the detectors would have produced), posts
 go in through /api/ingest like any producer's; everything else is driven over HTTP.
