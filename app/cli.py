@@ -30,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         access_log=not args.no_access_log,
+        log_config=None,  # keep the handlers of configure_logging (text or JSON)
     )
     return 0
 
@@ -327,10 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from app.observability import configure_logging
+
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO, get_settings().log_format == "json")
     # One line per HTTP request from the replay client drowns what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.api import alerts, briefing, deadletter, errors, health, incidents, ingest, live, posts, rumours
 from app.config import Settings, get_settings
+from app.observability import install_metrics
 from app.services import Services
 
 
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, posts, alerts, rumours, incidents, briefing, deadletter, ingest, live):
         app.include_router(module.router)
     errors.install(app)
+    install_metrics(app)
     return app

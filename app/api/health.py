@@ -18,9 +18,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> JSONResponse:
-    """Ready to take traffic: the database answers and the consumer is running and not failing."""
+    """Ready to take traffic: the database answers, the bus is reachable, the consumer runs and is not failing."""
     checks = {
         "database": services.database_ok(),
+        "bus": services.bus.reachable(1.0),
         "consumer": services.worker.is_alive() and services.worker.healthy,
     }
     body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}

@@ -124,7 +124,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": True, "consumer": True}
+    assert ready.json()["checks"] == {"database": True, "bus": True, "consumer": True}
     assert client.get("/openapi.json").json()["paths"]["/api/ingest"]
 
 
