@@ -18,7 +18,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> JSONResponse:
-    """Ready to take traffic: the database answers, the bus is reachable, the consumer runs and is not failing."""
+    """Ready: the database answers, the bus is reachable, the consumer runs and is not failing."""
     checks = {
         "database": services.database_ok(),
         "bus": services.bus.reachable(1.0),

@@ -122,8 +122,9 @@ class KafkaBus:
         run often, and a metadata round trip through kafka-python can block for its full timeouts."""
         for server in self._servers:
             host, _, port = server.rpartition(":")
+            address = (host.strip("[]") or "localhost", int(port) if port.isdigit() else 9092)
             try:
-                with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout=timeout_s):
+                with socket.create_connection(address, timeout=timeout_s):
                     return True
             except (OSError, ValueError):
                 continue
