@@ -102,6 +102,8 @@ def configure_logging(level: int, json_logs: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # kafka-python narrates every connection at INFO; its warnings and errors are what an operator needs.
+    logging.getLogger("kafka").setLevel(max(level, logging.WARNING))
     # uvicorn's own loggers carry their own handlers; route them through ours so every line has one format.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

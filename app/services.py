@@ -84,7 +84,17 @@ class Services:
                 body = alert.model_dump(mode="json")
                 hub.publish("alert", body)
                 bus.publish(settings.topic_alerts, alert.model_dump_json().encode(), alert.id.encode())
-            bus.flush(30)
+            try:
+                bus.flush(30)
+            except Exception:
+                # The alerts are stored (the record) and pushed live; failing the batch here would not
+                # bring them back to the topic (a redelivered batch holds no new posts), only stall.
+                log.warning(
+                    "%d alert revisions stored but not published on %s",
+                    len(alerts),
+                    settings.topic_alerts,
+                    exc_info=True,
+                )
             # Open incidents that collect alerts of their area take these in (a store step, not a detector).
             for incident_id in room.room.auto_link(alerts):
                 hub.publish("incident", {"incident_id": incident_id})

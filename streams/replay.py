@@ -116,17 +116,32 @@ def replay(
 
 
 class KafkaTarget:
-    """Parse and pseudonymise here, then publish posts and dead letters to their topics."""
+    """Parse and pseudonymise here, then publish posts and dead letters to their topics.
+
+    When the brokers cannot take a batch (down, restarting, unreachable), the batch stays in this process
+    and is sent again, whole, with growing waits, for up to ``retry_for_s``; each wait is logged, so the
+    operator sees that records are buffered and not lost. Sending a batch twice is safe: the service keeps
+    each post once per (platform, id) and each dead letter once per (source, bytes).
+    """
 
     def __init__(
-        self, bus: Bus, topic_posts: str, topic_deadletter: str, pseudonymiser: Pseudonymiser
+        self,
+        bus: Bus,
+        topic_posts: str,
+        topic_deadletter: str,
+        pseudonymiser: Pseudonymiser,
+        retry_for_s: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._bus = bus
         self._topic_posts = topic_posts
         self._topic_deadletter = topic_deadletter
         self._pseudonymiser = pseudonymiser
+        self._retry_for_s = retry_for_s
+        self._sleep = sleep
 
     def send(self, records: Sequence[RawRecord]) -> tuple[int, int]:
+        messages: list[tuple[str, bytes, bytes]] = []
         accepted = rejected = 0
         for record in records:
             try:
@@ -134,15 +149,36 @@ class KafkaTarget:
             except ParseError as error:
                 raw = record.text.encode("utf-8", "surrogateescape")  # the exact bytes that were read
                 letter = DeadLetter.of(raw, str(error), record.source)
-                self._bus.publish(
-                    self._topic_deadletter, letter.model_dump_json().encode(), letter.key.encode()
+                messages.append(
+                    (self._topic_deadletter, letter.model_dump_json().encode(), letter.key.encode())
                 )
                 rejected += 1
             else:
-                self._bus.publish(self._topic_posts, post.model_dump_json().encode(), post.key.encode())
+                messages.append((self._topic_posts, post.model_dump_json().encode(), post.key.encode()))
                 accepted += 1
-        self._bus.flush()
+        self._deliver(messages)
         return accepted, rejected
+
+    def _deliver(self, messages: list[tuple[str, bytes, bytes]]) -> None:
+        deadline = time.monotonic() + self._retry_for_s
+        wait = 1.0
+        while True:
+            try:
+                for topic, value, key in messages:
+                    self._bus.publish(topic, value, key)
+                self._bus.flush()
+                return
+            except Exception as error:  # DeliveryError, KafkaError: the brokers did not take the batch
+                if time.monotonic() + wait > deadline:
+                    raise
+                log.warning(
+                    "Kafka did not take a batch of %d records (%s); holding them and retrying in %.0f s",
+                    len(messages),
+                    error,
+                    wait,
+                )
+                self._sleep(wait)
+                wait = min(wait * 2, 30.0)
 
     def close(self) -> None:
         self._bus.close()
