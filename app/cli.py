@@ -143,13 +143,11 @@ def _export(args: argparse.Namespace) -> int:
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     room = Room(Store(sessions), RoomStore(sessions), PlaybookSet.load(settings.playbook_dir))
-    suffix = "zip" if args.format == "csv" else args.format
-    out = Path(args.out or f"incident-{args.incident}.{suffix}")
     try:
         dossier = room.dossier(args.incident, actor=f"cli:{getpass.getuser()}")
     except NotFound as error:
         raise SystemExit(f"signaal export: {error}") from None
-    export_dossier(dossier, args.format, out)
+    out = export_dossier(dossier, args.format, Path(args.out or "."))
     print(
         f"wrote {out} ({out.stat().st_size:,} bytes): incident {args.incident} '{dossier.incident.title}', "
         f"{len(dossier.alerts)} alerts, {len(dossier.cases)} rumour cases, "
@@ -317,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("incident", type=int, metavar="INCIDENT", help="the incident's number")
     export.add_argument("--format", choices=["pdf", "html", "json", "csv"], default="pdf")
-    export.add_argument("--out", help="file to write (default incident-N.pdf/.html/.json/.zip)")
+    export.add_argument("--out", help="file or folder to write (default: signaal-incident-N-<time>.<format>)")
     export.set_defaults(run=_export)
 
     db = commands.add_parser("db", help="database maintenance")

@@ -7,16 +7,14 @@ Entries are never changed in place: an edit adds a version (naming the version i
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.db.room import NotFound, incident_subject
 from app.deps import CurrentUser, ServicesDep
+from app.export import MEDIA_TYPES, default_filename, render_dossier
 from app.playbooks import Template
 from app.room.models import (
     AdviseBody,
@@ -34,13 +32,6 @@ from app.room.models import (
 from app.services import Services
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
-
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "html": "text/html; charset=utf-8",
-    "json": "application/json",
-    "csv": "application/zip",
-}
 
 
 def _changed(services: Services, incident_id: int) -> None:
@@ -149,24 +140,19 @@ def incident_audit(incident_id: int, services: ServicesDep, user: CurrentUser) -
 
 
 @router.get("/{incident_id}/export")
-def export(
+async def export(
     incident_id: int,
     services: ServicesDep,
     user: CurrentUser,
-    background: BackgroundTasks,
     format: Literal["pdf", "html", "json", "csv"] = "pdf",
-) -> FileResponse:
-    """The evaluation dossier as a file (posts pseudonymised). Exporting is recorded in the audit trail."""
-    from app.export import export_dossier
-
-    dossier = services.room.dossier(incident_id, user.name)
-    folder = Path(tempfile.mkdtemp(prefix="signaal-export-"))
-    suffix = "zip" if format == "csv" else format
-    path = folder / f"incident-{incident_id}.{suffix}"
-    export_dossier(dossier, format, path)
-    background.add_task(_remove, folder)
-    return FileResponse(path, media_type=MEDIA_TYPES[format], filename=path.name)
-
-
-def _remove(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+) -> Response:
+    """The evaluation dossier as a file (posts pseudonymised; csv is a zip of tables). Exporting is recorded
+    in the audit trail."""
+    dossier = await run_in_threadpool(services.room.dossier, incident_id, user.name)
+    content = await run_in_threadpool(render_dossier, dossier, format)
+    name = default_filename(dossier, format)
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

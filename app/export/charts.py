@@ -38,6 +38,7 @@ NL_BOUNDS = (3.3, 50.72, 7.25, 53.58)  # min lon, min lat, max lon, max lat
 AREA_RADIUS_KM = 5.0  # a circle that says "this municipality", not a measured boundary
 KM_PER_DEG_LAT = 111.2
 
+
 @dataclass(frozen=True)
 class Marker:
     label: str  # "A1", "X2": the key under the chart says what it is
@@ -51,12 +52,19 @@ def markers(dossier: Dossier) -> list[Marker]:
     found: list[Marker] = []
     alerts = sorted(dossier.alerts, key=lambda a: a.detected_at or a.first_seen)
     for number, alert in enumerate(alerts, 1):
-        found.append(Marker(f"A{number}", alert.detected_at or alert.first_seen,
-                            SEVERITY_COLOURS.get(alert.severity.value, "#d62728"), alert.title))
+        found.append(
+            Marker(
+                f"A{number}",
+                alert.detected_at or alert.first_seen,
+                SEVERITY_COLOURS.get(alert.severity.value, "#d62728"),
+                alert.title,
+            )
+        )
     actions = [e for e in latest_entries(dossier.entries) if e.step == CycleStep.ACT]
     for number, entry in enumerate(actions, 1):
-        found.append(Marker(f"X{number}", entry.effective_at, ACTION_COLOUR,
-                            str(entry.body.get("message", ""))))
+        found.append(
+            Marker(f"X{number}", entry.effective_at, ACTION_COLOUR, str(entry.body.get("message", "")))
+        )
     return found
 
 
@@ -77,8 +85,17 @@ def volume_figure(dossier: Dossier, size: tuple[float, float] = (7.2, 2.8)) -> F
         at = mark.at.astimezone(LOCAL_TZ)
         ax.axvline(at, color=mark.colour, linewidth=1.2, linestyle="--" if mark.label[0] == "A" else "-")
         # Stagger the labels over three heights so marks close together stay readable.
-        ax.text(at, top * (1.04 + 0.09 * (index % 3)), mark.label, color=mark.colour, fontsize=7.5,
-                ha="center", va="bottom", fontweight="bold", parse_math=False)
+        ax.text(
+            at,
+            top * (1.04 + 0.09 * (index % 3)),
+            mark.label,
+            color=mark.colour,
+            fontsize=7.5,
+            ha="center",
+            va="bottom",
+            fontweight="bold",
+            parse_math=False,
+        )
     ax.set_ylim(0, top * 1.35)
     ax.set_ylabel(f"posts per {dossier.volume_bucket_minutes} min")
     if dossier.volume or marks:
@@ -141,11 +158,13 @@ def post_points(dossier: Dossier) -> list[tuple[float, float]]:
     return list(seen.values())
 
 
-def _view(points: list[tuple[float, float]], areas: list[AreaMark],
-          ratio: float) -> tuple[float, float, float, float]:
+def _view(
+    points: list[tuple[float, float]], areas: list[AreaMark], ratio: float
+) -> tuple[float, float, float, float]:
     """The box to show: what the dossier touches inside the Netherlands, padded; the whole country if none."""
     inside = [
-        (lat, lon) for lat, lon in [*points, *((a.lat, a.lon) for a in areas)]
+        (lat, lon)
+        for lat, lon in [*points, *((a.lat, a.lon) for a in areas)]
         if NL_BOUNDS[1] <= lat <= NL_BOUNDS[3] and NL_BOUNDS[0] <= lon <= NL_BOUNDS[2]
     ]
     if not inside:
@@ -173,13 +192,25 @@ def _draw_outline(ax: Axes) -> None:
     for feature in _outline()["features"]:
         country = feature["properties"].get("role") == "country"
         for ring in _rings(feature["geometry"]):
-            ax.add_patch(Polygon(ring, closed=True, facecolor=LAND if country else NEIGHBOUR,
-                                 edgecolor=BORDER, linewidth=0.6 if country else 0.4,
-                                 zorder=2 if country else 1))
+            ax.add_patch(
+                Polygon(
+                    ring,
+                    closed=True,
+                    facecolor=LAND if country else NEIGHBOUR,
+                    edgecolor=BORDER,
+                    linewidth=0.6 if country else 0.4,
+                    zorder=2 if country else 1,
+                )
+            )
 
 
-def _draw_places(ax: Axes, box: tuple[float, float, float, float], taken: list[tuple[float, float]],
-                 skip: set[str], limit: int = 10) -> None:
+def _draw_places(
+    ax: Axes,
+    box: tuple[float, float, float, float],
+    taken: list[tuple[float, float]],
+    skip: set[str],
+    limit: int = 10,
+) -> None:
     """The biggest towns in view, small and grey: without them a zoomed-in map is a white page.
 
     One per municipality (its biggest place, not a city's neighbourhoods), none crowding another label.
@@ -196,13 +227,23 @@ def _draw_places(ax: Axes, box: tuple[float, float, float, float], taken: list[t
         if not inside or place.municipality in municipalities or place.name.casefold() in skip:
             continue
         municipalities.add(place.municipality)
-        if any(abs(place.lat - lat) < spacing_lat and abs(place.lon - lon) < spacing_lon
-               for lat, lon in taken):
+        if any(
+            abs(place.lat - lat) < spacing_lat and abs(place.lon - lon) < spacing_lon for lat, lon in taken
+        ):
             continue
         taken.append((place.lat, place.lon))
         ax.plot(place.lon, place.lat, marker="s", markersize=2.5, color="#5b6670", zorder=3)
-        ax.text(place.lon, place.lat, f" {place.name}", fontsize=7, color="#5b6670", va="center",
-                zorder=3, parse_math=False, clip_on=True)
+        ax.text(
+            place.lon,
+            place.lat,
+            f" {place.name}",
+            fontsize=7,
+            color="#5b6670",
+            va="center",
+            zorder=3,
+            parse_math=False,
+            clip_on=True,
+        )
         shown += 1
 
 
@@ -215,23 +256,50 @@ def map_figure(dossier: Dossier, size: tuple[float, float] = (7.2, 6.0)) -> Figu
     ax = fig.subplots()
     _draw_outline(ax)
     if points:
-        ax.scatter([p[1] for p in points], [p[0] for p in points], s=9, color="#1f77b4", alpha=0.55,
-                   linewidths=0, zorder=4, label=f"geotagged posts ({len(points)})")
+        ax.scatter(
+            [p[1] for p in points],
+            [p[0] for p in points],
+            s=9,
+            color="#1f77b4",
+            alpha=0.55,
+            linewidths=0,
+            zorder=4,
+            label=f"geotagged posts ({len(points)})",
+        )
     if (west, south, east, north) != NL_BOUNDS:
         radius = AREA_RADIUS_KM / KM_PER_DEG_LAT
         # Keep clear of the area circles' centres and of their labels above them.
         taken = [spot for a in areas for spot in ((a.lat, a.lon), (a.lat + radius * 1.3, a.lon))]
-        _draw_places(ax, (west, south, east, north), taken,
-                     {a.name.casefold() for a in areas})
+        _draw_places(ax, (west, south, east, north), taken, {a.name.casefold() for a in areas})
     radius = AREA_RADIUS_KM / KM_PER_DEG_LAT
     for area in areas:
         # A circle on the ground: in degrees it is wider than tall by the same factor the axes stretch.
-        ax.add_patch(Ellipse((area.lon, area.lat), 2 * radius * aspect, 2 * radius, facecolor=area.colour,
-                             alpha=0.18, edgecolor=area.colour, linewidth=1.4, zorder=3))
+        ax.add_patch(
+            Ellipse(
+                (area.lon, area.lat),
+                2 * radius * aspect,
+                2 * radius,
+                facecolor=area.colour,
+                alpha=0.18,
+                edgecolor=area.colour,
+                linewidth=1.4,
+                zorder=3,
+            )
+        )
         # parse_math off: area names come from posts, and a "$" must not switch on mathtext (which can raise).
-        ax.text(area.lon, area.lat + radius * 1.15, area.name, ha="center", va="bottom", fontsize=8,
-                parse_math=False, color="#1f2a33", fontweight="bold", zorder=5,
-                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+        ax.text(
+            area.lon,
+            area.lat + radius * 1.15,
+            area.name,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            parse_math=False,
+            color="#1f2a33",
+            fontweight="bold",
+            zorder=5,
+            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1},
+        )
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
     ax.set_aspect(aspect)
@@ -244,8 +312,17 @@ def map_figure(dossier: Dossier, size: tuple[float, float] = (7.2, 6.0)) -> Figu
         # Where in the country this is: a small whole-NL inset with the shown box.
         inset = ax.inset_axes((0.0, 0.0, 0.26, 0.32))
         _draw_outline(inset)
-        inset.add_patch(Rectangle((west, south), east - west, north - south, fill=False,
-                                  edgecolor="#d62728", linewidth=1.2, zorder=5))
+        inset.add_patch(
+            Rectangle(
+                (west, south),
+                east - west,
+                north - south,
+                fill=False,
+                edgecolor="#d62728",
+                linewidth=1.2,
+                zorder=5,
+            )
+        )
         inset.set_xlim(NL_BOUNDS[0], NL_BOUNDS[2])
         inset.set_ylim(NL_BOUNDS[1], NL_BOUNDS[3])
         inset.set_aspect(1 / math.cos(math.radians(52.2)))
@@ -253,8 +330,7 @@ def map_figure(dossier: Dossier, size: tuple[float, float] = (7.2, 6.0)) -> Figu
         inset.set_yticks([])
     if points:
         ax.legend(loc="upper right", fontsize=7.5, framealpha=0.85)
-    ax.set_title(f"Map: {len(points)} geotagged posts, {len(areas)} alert area(s)", fontsize=9,
-                 loc="left")
+    ax.set_title(f"Map: {len(points)} geotagged posts, {len(areas)} alert area(s)", fontsize=9, loc="left")
     return fig
 
 
@@ -273,4 +349,4 @@ def svg(draw: Any, dossier: Dossier) -> str:
         draw(dossier).savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     # Inline in HTML: drop the XML prolog and doctype, keep the <svg> element.
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]

@@ -46,8 +46,21 @@ class Table:
 
 _AUDIT = ("seq", "at", "actor", "action", "subject", "detail", "prev_hash", "hash")
 _ALERT = (
-    "id", "kind", "severity", "title", "explanation", "area", "first_seen", "updated_at", "post_count",
-    "member_ids", "examples", "playbook", "details", "revision", "detected_at",
+    "id",
+    "kind",
+    "severity",
+    "title",
+    "explanation",
+    "area",
+    "first_seen",
+    "updated_at",
+    "post_count",
+    "member_ids",
+    "examples",
+    "playbook",
+    "details",
+    "revision",
+    "detected_at",
 )
 _ALERT_JSON = frozenset({"member_ids", "examples", "details"})
 _STANCE = ("support", "deny", "query", "comment")
@@ -57,37 +70,92 @@ _EFFECT = ("window_minutes", "before", "after", "denials_before", "denials_after
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        Table("dossier", ("format", "generated_at", "generated_by", "window_start", "window_end",
-                          "volume_bucket_minutes", "audit_chain_ok"),
-              about="one row: when and by whom the dossier was made, its event-time window, audit status"),
-        Table("incident", ("incident_id", "title", "area", "playbook", "status", "auto_link", "alert_ids",
-                           "case_ids", "opened_at", "opened_by", "closed_at"),
-              frozenset({"alert_ids", "case_ids"}), about="one row: the incident"),
+        Table(
+            "dossier",
+            (
+                "format",
+                "generated_at",
+                "generated_by",
+                "window_start",
+                "window_end",
+                "volume_bucket_minutes",
+                "audit_chain_ok",
+            ),
+            about="one row: when and by whom the dossier was made, its event-time window, audit status",
+        ),
+        Table(
+            "incident",
+            (
+                "incident_id",
+                "title",
+                "area",
+                "playbook",
+                "status",
+                "auto_link",
+                "alert_ids",
+                "case_ids",
+                "opened_at",
+                "opened_by",
+                "closed_at",
+            ),
+            frozenset({"alert_ids", "case_ids"}),
+            about="one row: the incident",
+        ),
         Table("alerts", _ALERT, _ALERT_JSON, about="the latest revision of each linked alert"),
         Table("alert_revisions", _ALERT, _ALERT_JSON, about="every revision of every linked alert"),
-        Table("cases",
-              ("case_id", "origin", "alert_id", "claim", "status", "owner", "severity", "area", "first_seen",
-               "updated_at", "post_count", *(f"stance_{f}" for f in _STANCE), "examples", "merged_into",
-               "merged_from", *(f"answer_{f}" for f in _ANSWER), "version", "member_keys", "areas",
-               *(f"effect_{f}" for f in _EFFECT)),
-              frozenset({"examples", "merged_from", "member_keys", "areas"}),
-              (("stance", _STANCE), ("answer", _ANSWER), ("effect", _EFFECT)),
-              about="rumour cases, with the official answer and its measured effect"),
+        Table(
+            "cases",
+            (
+                "case_id",
+                "origin",
+                "alert_id",
+                "claim",
+                "status",
+                "owner",
+                "severity",
+                "area",
+                "first_seen",
+                "updated_at",
+                "post_count",
+                *(f"stance_{f}" for f in _STANCE),
+                "examples",
+                "merged_into",
+                "merged_from",
+                *(f"answer_{f}" for f in _ANSWER),
+                "version",
+                "member_keys",
+                "areas",
+                *(f"effect_{f}" for f in _EFFECT),
+            ),
+            frozenset({"examples", "merged_from", "member_keys", "areas"}),
+            (("stance", _STANCE), ("answer", _ANSWER), ("effect", _EFFECT)),
+            about="rumour cases, with the official answer and its measured effect",
+        ),
         Table("case_notes", ("case_id", *_AUDIT), frozenset({"detail"}), about="notes on a case"),
         Table("case_history", ("case_id", *_AUDIT), frozenset({"detail"}), about="status changes etc."),
         Table("case_spread", ("case_id", "start", "count"), about="posts per bucket joining each case"),
         Table("case_points", ("case_id", "key", "lat", "lon", "area"), about="geotagged posts of each case"),
-        Table("entries", ("entry_id", "incident_id", "step", "version", "author", "written_at",
-                          "effective_at", "body"), frozenset({"body"}),
-              about="every version of every cycle entry (analyse/advise/act/evaluate); body is JSON"),
-        Table("posts", ("key", "created_at", "author", "text", "area", "lat", "lon", "url"),
-              about="evidence posts, authors pseudonymised"),
+        Table(
+            "entries",
+            ("entry_id", "incident_id", "step", "version", "author", "written_at", "effective_at", "body"),
+            frozenset({"body"}),
+            about="every version of every cycle entry (analyse/advise/act/evaluate); body is JSON",
+        ),
+        Table(
+            "posts",
+            ("key", "created_at", "author", "text", "area", "lat", "lon", "url"),
+            about="evidence posts, authors pseudonymised",
+        ),
         Table("volume", ("start", "count"), about="posts per bucket in the incident's area"),
         Table("audit", _AUDIT, frozenset({"detail"}), about="the hash-chained audit log"),
     )
 }
-CASE_CHILDREN = {"case_notes": "notes", "case_history": "history", "case_spread": "spread",
-                 "case_points": "points"}
+CASE_CHILDREN = {
+    "case_notes": "notes",
+    "case_history": "history",
+    "case_spread": "spread",
+    "case_points": "points",
+}
 TIMELINE_COLUMNS = ("at", "local_time", "time_basis", "kind", "who", "what", "ref")
 
 
@@ -154,11 +222,17 @@ def _dump(model: BaseModel, **extra: Any) -> dict[str, Any]:
 def _records(dossier: Dossier) -> dict[str, list[dict[str, Any]]]:
     window = dossier.model_dump(mode="json")["window"] or [None, None]
     records: dict[str, list[dict[str, Any]]] = {
-        "dossier": [{
-            "format": dossier.format, "generated_at": iso(dossier.generated_at),
-            "generated_by": dossier.generated_by, "window_start": window[0], "window_end": window[1],
-            "volume_bucket_minutes": dossier.volume_bucket_minutes, "audit_chain_ok": dossier.audit_chain_ok,
-        }],
+        "dossier": [
+            {
+                "format": dossier.format,
+                "generated_at": iso(dossier.generated_at),
+                "generated_by": dossier.generated_by,
+                "window_start": window[0],
+                "window_end": window[1],
+                "volume_bucket_minutes": dossier.volume_bucket_minutes,
+                "audit_chain_ok": dossier.audit_chain_ok,
+            }
+        ],
         "incident": [_dump(dossier.incident)],
         "alerts": [_dump(a) for a in dossier.alerts],
         "alert_revisions": [_dump(a) for a in dossier.alert_revisions],
@@ -198,7 +272,8 @@ def _readme(dossier: Dossier) -> str:
         "    front so a spreadsheet shows it as text instead of running it. Programs reading these files",
         "    must strip exactly one leading apostrophe from every cell (read_csv_export does this).",
         "  * Columns marked JSON hold a JSON value: "
-        + ", ".join(f"{t.name}.{c}" for t in TABLES.values() for c in sorted(t.json_columns)) + ".",
+        + ", ".join(f"{t.name}.{c}" for t in TABLES.values() for c in sorted(t.json_columns))
+        + ".",
         "  * cases.csv spreads the stance mix, the answer and its effect over stance_*, answer_*, effect_*",
         "    columns; all answer_* (or effect_*) cells empty means there is none.",
         "  * To open in a Dutch spreadsheet, import via Data > From Text/CSV with comma separator and UTF-8.",
@@ -225,8 +300,15 @@ def render_csv_zip(dossier: Dossier) -> bytes:
         for table in TABLES.values():
             add(f"{table.name}.csv", _table_bytes(table, records[table.name]))
         timeline = [
-            [iso(e.at), local(e.at, seconds=True), e.basis, e.kind, encode_cell(e.who), encode_cell(e.what),
-             encode_cell(e.ref)]
+            [
+                iso(e.at),
+                local(e.at, seconds=True),
+                e.basis,
+                e.kind,
+                encode_cell(e.who),
+                encode_cell(e.what),
+                encode_cell(e.ref),
+            ]
             for e in build_timeline(dossier)
         ]
         add("timeline.csv", _csv_bytes(TIMELINE_COLUMNS, timeline))
@@ -275,19 +357,21 @@ def read_csv_export(path: str | Path | io.BytesIO) -> Dossier:
     window = None
     if meta["window_start"] is not None or meta["window_end"] is not None:
         window = (meta["window_start"], meta["window_end"])
-    return Dossier.model_validate({
-        "format": meta["format"],
-        "generated_at": meta["generated_at"],
-        "generated_by": meta["generated_by"],
-        "window": window,
-        "volume_bucket_minutes": meta["volume_bucket_minutes"],
-        "audit_chain_ok": meta["audit_chain_ok"],
-        "incident": incident,
-        "alerts": tables["alerts"],
-        "alert_revisions": tables["alert_revisions"],
-        "cases": cases,
-        "entries": tables["entries"],
-        "posts": tables["posts"],
-        "volume": tables["volume"],
-        "audit": tables["audit"],
-    })
+    return Dossier.model_validate(
+        {
+            "format": meta["format"],
+            "generated_at": meta["generated_at"],
+            "generated_by": meta["generated_by"],
+            "window": window,
+            "volume_bucket_minutes": meta["volume_bucket_minutes"],
+            "audit_chain_ok": meta["audit_chain_ok"],
+            "incident": incident,
+            "alerts": tables["alerts"],
+            "alert_revisions": tables["alert_revisions"],
+            "cases": cases,
+            "entries": tables["entries"],
+            "posts": tables["posts"],
+            "volume": tables["volume"],
+            "audit": tables["audit"],
+        }
+    )

@@ -89,8 +89,12 @@ _FONT_DIRS = (
     # matplotlib ships DejaVu Sans; it is a dependency anyway, so the PDF never needs system fonts.
     Path(matplotlib.get_data_path()) / "fonts" / "ttf",
 )
-_FACES = {"": "DejaVuSans.ttf", "-Bold": "DejaVuSans-Bold.ttf", "-Oblique": "DejaVuSans-Oblique.ttf",
-          "-BoldOblique": "DejaVuSans-BoldOblique.ttf"}
+_FACES = {
+    "": "DejaVuSans.ttf",
+    "-Bold": "DejaVuSans-Bold.ttf",
+    "-Oblique": "DejaVuSans-Oblique.ttf",
+    "-BoldOblique": "DejaVuSans-BoldOblique.ttf",
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
@@ -106,8 +110,13 @@ def fonts() -> tuple[str, str, bool]:
                 pdfmetrics.registerFont(TTFont(f"SignaalSans{suffix}", str(file)))
         except Exception:  # a broken font file: try the next place, finally the built-in font
             continue
-        pdfmetrics.registerFontFamily("SignaalSans", normal="SignaalSans", bold="SignaalSans-Bold",
-                                      italic="SignaalSans-Oblique", boldItalic="SignaalSans-BoldOblique")
+        pdfmetrics.registerFontFamily(
+            "SignaalSans",
+            normal="SignaalSans",
+            bold="SignaalSans-Bold",
+            italic="SignaalSans-Oblique",
+            boldItalic="SignaalSans-BoldOblique",
+        )
         return "SignaalSans", "SignaalSans-Bold", True
     return "Helvetica", "Helvetica-Bold", False
 
@@ -128,8 +137,9 @@ def esc(text: object, limit: int | None = None) -> str:
 @cache
 def styles() -> dict[str, ParagraphStyle]:
     regular, bold, _ = fonts()
-    base = ParagraphStyle("base", fontName=regular, fontSize=9.5, leading=12.5, textColor=INK,
-                          splitLongWords=True)
+    base = ParagraphStyle(
+        "base", fontName=regular, fontSize=9.5, leading=12.5, textColor=INK, splitLongWords=True
+    )
     return {
         "body": base,
         "small": ParagraphStyle("small", base, fontSize=8, leading=10),
@@ -137,13 +147,21 @@ def styles() -> dict[str, ParagraphStyle]:
         "cell": ParagraphStyle("cell", base, fontSize=8, leading=10),
         "cellbold": ParagraphStyle("cellbold", base, fontName=bold, fontSize=8, leading=10),
         "h1": ParagraphStyle("h1", base, fontName=bold, fontSize=16, leading=20, spaceBefore=4, spaceAfter=8),
-        "h2": ParagraphStyle("h2", base, fontName=bold, fontSize=12, leading=15, spaceBefore=10,
-                             spaceAfter=4),
+        "h2": ParagraphStyle(
+            "h2", base, fontName=bold, fontSize=12, leading=15, spaceBefore=10, spaceAfter=4
+        ),
         "h3": ParagraphStyle("h3", base, fontName=bold, fontSize=10, leading=13, spaceBefore=6, spaceAfter=2),
         "title": ParagraphStyle("title", base, fontName=bold, fontSize=26, leading=31, spaceAfter=10),
         "kicker": ParagraphStyle("kicker", base, fontSize=11, leading=14, textColor=MUTED),
-        "status": ParagraphStyle("status", base, fontName=bold, fontSize=11, leading=14, alignment=TA_CENTER,
-                                 textColor=colors.white),
+        "status": ParagraphStyle(
+            "status",
+            base,
+            fontName=bold,
+            fontSize=11,
+            leading=14,
+            alignment=TA_CENTER,
+            textColor=colors.white,
+        ),
     }
 
 
@@ -152,12 +170,15 @@ def para(markup: str, style: str = "body") -> Paragraph:
     return Paragraph(markup, styles()[style])
 
 
-def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], header: bool = True,
-          zebra: bool = False) -> Table:
+def table(
+    rows: Sequence[Sequence[Any]], widths: Sequence[float], header: bool = True, zebra: bool = False
+) -> Table:
     """Rows of plain strings (escaped here) or flowables; the first row is the header when ``header``."""
     cells = [
-        [c if isinstance(c, Flowable) else para(esc(c), "cellbold" if header and i == 0 else "cell")
-         for c in row]
+        [
+            c if isinstance(c, Flowable) else para(esc(c), "cellbold" if header and i == 0 else "cell")
+            for c in row
+        ]
         for i, row in enumerate(rows)
     ]
     shown = Table(cells, colWidths=list(widths), repeatRows=1 if header else 0, hAlign="LEFT")
@@ -214,8 +235,10 @@ class _NumberedCanvas(Canvas):
 def _decorate(dossier: Dossier) -> Any:
     title = shorten(dossier.incident.title, 80)
     chain = "audit chain verified" if dossier.audit_chain_ok else "AUDIT CHAIN NOT VERIFIED"
-    footer = f"Signaal evaluation dossier · generated {local(dossier.generated_at)} by " \
-             f"{shorten(dossier.generated_by, 40)} · {chain}"
+    footer = (
+        f"Signaal evaluation dossier · generated {local(dossier.generated_at)} by "
+        f"{shorten(dossier.generated_by, 40)} · {chain}"
+    )
 
     def draw(canvas: Canvas, doc: BaseDocTemplate) -> None:
         regular, _, unicode = fonts()
@@ -236,11 +259,24 @@ def _title_page(dossier: Dossier) -> list[Flowable]:
     incident = dossier.incident
     ok = dossier.audit_chain_ok
     status = Table(
-        [[para("Audit log hash chain verified" if ok else "Audit log hash chain NOT verified — the log may "
-               "have been altered", "status")]],
-        colWidths=[TEXT_W], style=TableStyle([("BACKGROUND", (0, 0), (-1, -1), OK if ok else BAD),
-                                              ("TOPPADDING", (0, 0), (-1, -1), 6),
-                                              ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]),
+        [
+            [
+                para(
+                    "Audit log hash chain verified"
+                    if ok
+                    else "Audit log hash chain NOT verified — the log may have been altered",
+                    "status",
+                )
+            ]
+        ],
+        colWidths=[TEXT_W],
+        style=TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), OK if ok else BAD),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        ),
     )
     facts = [
         ("Incident", f"{incident.incident_id} — {incident.status.value}"),
@@ -250,10 +286,13 @@ def _title_page(dossier: Dossier) -> list[Flowable]:
         ("Opened", f"{local(incident.opened_at)} by {incident.opened_by}"),
         ("Closed", local(incident.closed_at) if incident.closed_at else "still open"),
         ("Generated", f"{local(dossier.generated_at)} by {dossier.generated_by}"),
-        ("Contents", f"{len(dossier.alerts)} alerts, {len(dossier.cases)} rumour cases, "
-                     f"{len(latest_entries(dossier.entries))} cycle entries, "
-                     f"{len(dossier.posts)} evidence posts, "
-                     f"{len(dossier.audit)} audit entries"),
+        (
+            "Contents",
+            f"{len(dossier.alerts)} alerts, {len(dossier.cases)} rumour cases, "
+            f"{len(latest_entries(dossier.entries))} cycle entries, "
+            f"{len(dossier.posts)} evidence posts, "
+            f"{len(dossier.audit)} audit entries",
+        ),
     ]
     return [
         Spacer(1, 45 * mm),
@@ -265,10 +304,13 @@ def _title_page(dossier: Dossier) -> list[Flowable]:
         Spacer(1, 8 * mm),
         status,
         Spacer(1, 10 * mm),
-        para("Times are Dutch clock time (Europe/Amsterdam). Event time is when posts were written "
-             "(stream time in a replay); recorded time is when staff entered something. Post texts are "
-             "quoted as written by members of the public; their authors are pseudonymised. The complete "
-             "data is in the JSON and CSV exports of this dossier.", "muted"),
+        para(
+            "Times are Dutch clock time (Europe/Amsterdam). Event time is when posts were written "
+            "(stream time in a replay); recorded time is when staff entered something. Post texts are "
+            "quoted as written by members of the public; their authors are pseudonymised. The complete "
+            "data is in the JSON and CSV exports of this dossier.",
+            "muted",
+        ),
         NextPageTemplate("body"),
         PageBreak(),
     ]
@@ -283,8 +325,10 @@ def _summary(dossier: Dossier) -> list[Flowable]:
         for case in cases:
             answer = "no public answer"
             if case.answer is not None:
-                answer = f"{case.answer.channel.value}, {local(case.answer.published_at)}: " \
-                         f"{shorten(case.answer.text, 110)}"
+                answer = (
+                    f"{case.answer.channel.value}, {local(case.answer.published_at)}: "
+                    f"{shorten(case.answer.text, 110)}"
+                )
             if case.effect is not None:
                 effect = case.effect
                 answer += f" — posts {effect.before} → {effect.after} in {effect.window_minutes} min"
@@ -318,15 +362,28 @@ def _charts(dossier: Dossier) -> list[Flowable]:
         rows = [["Mark", "When", "What"]]
         rows += [[m.label, stamp(m.at), shorten(m.text, 120)] for m in marks]
         out.append(table(rows, cols(0.08, 0.26, 0.66)))
-        out.append(para("A = alert raised (dashed, coloured by severity); X = communication action (green).",
-                        "muted"))
+        out.append(
+            para(
+                "A = alert raised (dashed, coloured by severity); X = communication action (green).", "muted"
+            )
+        )
     out.append(CondPageBreak(TEXT_W * MAP_SIZE[1] / MAP_SIZE[0] + 20 * mm))
     out.append(para("Map", "h2"))
-    out.append(chart(charts.png(lambda d: charts.map_figure(d, MAP_SIZE), dossier), TEXT_W,
-                     TEXT_W * MAP_SIZE[1] / MAP_SIZE[0]))
-    out.append(para("Geotagged evidence posts (dots) and the areas of alerts (circles of 5 km around the "
-                    "municipality, coloured by the worst alert's severity). Drawn offline from the Natural "
-                    "Earth outline and the GeoNames gazetteer.", "muted"))
+    out.append(
+        chart(
+            charts.png(lambda d: charts.map_figure(d, MAP_SIZE), dossier),
+            TEXT_W,
+            TEXT_W * MAP_SIZE[1] / MAP_SIZE[0],
+        )
+    )
+    out.append(
+        para(
+            "Geotagged evidence posts (dots) and the areas of alerts (circles of 5 km around the "
+            "municipality, coloured by the worst alert's severity). Drawn offline from the Natural "
+            "Earth outline and the GeoNames gazetteer.",
+            "muted",
+        )
+    )
     out.append(PageBreak())
     return out
 
@@ -357,10 +414,14 @@ def _entry_block(versions: list[CycleEntry], effects: dict[str, EvaluateBody]) -
         for goal, findings in body.goals.items():
             if findings:
                 items = "<br/>".join(
-                    "• " + esc(f.text) + "".join(
+                    "• "
+                    + esc(f.text)
+                    + "".join(
                         f" <font color='#5b6670'>[{esc(ev.kind)} {esc(ev.ref)}"
-                        + (f": “{esc(ev.text, 100)}”" if ev.text else "") + "]</font>"
-                        for ev in f.evidence)
+                        + (f": “{esc(ev.text, 100)}”" if ev.text else "")
+                        + "]</font>"
+                        for ev in f.evidence
+                    )
                     for f in findings
                 )
                 parts.append(para(f"<b>{esc(GOAL_LABELS[goal])}</b><br/>{items}", "small"))
@@ -392,9 +453,14 @@ def _entry_block(versions: list[CycleEntry], effects: dict[str, EvaluateBody]) -
 
 
 def _cycle(dossier: Dossier) -> list[Flowable]:
-    out: list[Flowable] = [PageBreak(), para("The crisis-communication cycle", "h1"),
-                           para("Analyse, advise, act, evaluate — the latest version of each entry, with who "
-                                "edited it and when.", "muted")]
+    out: list[Flowable] = [
+        PageBreak(),
+        para("The crisis-communication cycle", "h1"),
+        para(
+            "Analyse, advise, act, evaluate — the latest version of each entry, with who edited it and when.",
+            "muted",
+        ),
+    ]
     versions = versions_by_entry(dossier.entries)
     effects: dict[str, EvaluateBody] = {}
     for entry in latest_entries(dossier.entries):
@@ -413,31 +479,47 @@ def _cycle(dossier: Dossier) -> list[Flowable]:
 
 def _case_block(case: RumourCaseDetail) -> list[Flowable]:
     stance = case.stance
-    head = (f"<b>{esc(case.case_id)}</b> · {esc(case.status.value)} · {esc(case.origin)}"
-            + (f" · owner {esc(case.owner)}" if case.owner else "")
-            + (f" · {esc(case.area)}" if case.area else "")
-            + (f" · merged into {esc(case.merged_into)}" if case.merged_into else ""))
+    head = (
+        f"<b>{esc(case.case_id)}</b> · {esc(case.status.value)} · {esc(case.origin)}"
+        + (f" · owner {esc(case.owner)}" if case.owner else "")
+        + (f" · {esc(case.area)}" if case.area else "")
+        + (f" · merged into {esc(case.merged_into)}" if case.merged_into else "")
+    )
     parts: list[Flowable] = [
         para(head, "small"),
         para(f"<b>Claim:</b> “{esc(case.claim)}”"),
-        para(f"First seen {esc(local(case.first_seen))} · {case.post_count} posts · stance: "
-             f"support {stance.support}, deny {stance.deny}, query {stance.query}, "
-             f"comment {stance.comment}", "small"),
+        para(
+            f"First seen {esc(local(case.first_seen))} · {case.post_count} posts · stance: "
+            f"support {stance.support}, deny {stance.deny}, query {stance.query}, "
+            f"comment {stance.comment}",
+            "small",
+        ),
     ]
     if case.answer is not None:
         answer = case.answer
-        parts.append(para(f"<b>Answer</b> via {esc(answer.channel.value)}, "
-                          f"{esc(local(answer.published_at))}, by {esc(answer.by)}: {esc(answer.text)}",
-                          "small"))
+        parts.append(
+            para(
+                f"<b>Answer</b> via {esc(answer.channel.value)}, "
+                f"{esc(local(answer.published_at))}, by {esc(answer.by)}: {esc(answer.text)}",
+                "small",
+            )
+        )
     if case.effect is not None:
         e = case.effect
-        parts.append(para(f"<b>Effect of the answer</b> ({e.window_minutes} min before/after): posts "
-                          f"{e.before} → {e.after}, denials {e.denials_before} → {e.denials_after}", "small"))
+        parts.append(
+            para(
+                f"<b>Effect of the answer</b> ({e.window_minutes} min before/after): posts "
+                f"{e.before} → {e.after}, denials {e.denials_before} → {e.denials_after}",
+                "small",
+            )
+        )
     log = sorted([*case.history, *case.notes], key=lambda a: a.seq)
     if log:
         rows: list[list[Any]] = [["Recorded", "Who", "What"]]
-        rows += [[stamp(a.at), a.actor, a.action + (f" — {detail_text(a.detail)}" if a.detail else "")]
-                 for a in log]
+        rows += [
+            [stamp(a.at), a.actor, a.action + (f" — {detail_text(a.detail)}" if a.detail else "")]
+            for a in log
+        ]
         parts.append(table(rows, cols(0.24, 0.12, 0.64)))
     parts.append(Spacer(1, 4 * mm))
     return [KeepTogether(parts[:3]), *parts[3:]]
@@ -461,14 +543,20 @@ def _appendices(dossier: Dossier) -> list[Flowable]:
             counts[revision.id] = counts.get(revision.id, 0) + 1
         rows: list[list[Any]] = [["Raised", "Alert", "Posts", "Rev."]]
         for alert in sorted(dossier.alerts, key=lambda a: a.detected_at or a.first_seen):
-            rows.append([
-                stamp(alert.detected_at or alert.first_seen),
-                para(f"<b>{esc(alert.severity.value.upper())} {esc(alert.kind.value)}</b> · "
-                     f"{esc(alert.title)}"
-                     f"<br/>{esc(alert.explanation, 300)}<br/><font color='#5b6670'>{esc(alert.id)}</font>",
-                     "cell"),
-                str(alert.post_count), str(counts.get(alert.id, 1)),
-            ])
+            rows.append(
+                [
+                    stamp(alert.detected_at or alert.first_seen),
+                    para(
+                        f"<b>{esc(alert.severity.value.upper())} {esc(alert.kind.value)}</b> · "
+                        f"{esc(alert.title)}"
+                        f"<br/>{esc(alert.explanation, 300)}"
+                        f"<br/><font color='#5b6670'>{esc(alert.id)}</font>",
+                        "cell",
+                    ),
+                    str(alert.post_count),
+                    str(counts.get(alert.id, 1)),
+                ]
+            )
         out.append(table(rows, cols(0.22, 0.6, 0.09, 0.09)))
     else:
         out.append(para("No alerts.", "muted"))
@@ -476,8 +564,10 @@ def _appendices(dossier: Dossier) -> list[Flowable]:
     out.append(para("Appendix B — Evidence posts", "h1"))
     if dossier.posts:
         rows = [["Written", "Author", "Text", "Area"]]
-        rows += [[stamp(p.created_at), p.author, p.text + (f"\n{p.url}" if p.url else ""), p.area or ""]
-                 for p in dossier.posts]
+        rows += [
+            [stamp(p.created_at), p.author, p.text + (f"\n{p.url}" if p.url else ""), p.area or ""]
+            for p in dossier.posts
+        ]
         out.append(table(rows, cols(0.2, 0.14, 0.52, 0.14), zebra=True))
         out.append(para("Quoted as written by members of the public; authors pseudonymised.", "muted"))
     else:
@@ -488,14 +578,23 @@ def _appendices(dossier: Dossier) -> list[Flowable]:
     if dossier.audit_chain_ok:
         verdict = "<font color='#2e6b30'><b>verified</b></font> when this dossier was made"
     else:
-        verdict = ("<font color='#b3261e'><b>NOT verified</b></font> — entries may have been altered "
-                   "or removed")
+        verdict = (
+            "<font color='#b3261e'><b>NOT verified</b></font> — entries may have been altered or removed"
+        )
     out.append(para(f"Hash chain: {verdict}. Each entry's hash covers the previous entry's hash.", "small"))
     if dossier.audit:
         rows = [["#", "Recorded", "Who", "Action", "Subject / detail", "Hash"]]
-        rows += [[str(a.seq), stamp(a.at, seconds=True), a.actor, a.action,
-                  a.subject + (f"\n{detail_text(a.detail)}" if a.detail else ""), a.hash[:12] + "…"]
-                 for a in dossier.audit]
+        rows += [
+            [
+                str(a.seq),
+                stamp(a.at, seconds=True),
+                a.actor,
+                a.action,
+                a.subject + (f"\n{detail_text(a.detail)}" if a.detail else ""),
+                a.hash[:12] + "…",
+            ]
+            for a in dossier.audit
+        ]
         out.append(table(rows, cols(0.04, 0.19, 0.09, 0.13, 0.37, 0.18), zebra=True))
     else:
         out.append(para("The audit log is empty.", "muted"))
@@ -515,16 +614,25 @@ def _story(dossier: Dossier) -> Iterable[Flowable]:
 def render_pdf(dossier: Dossier) -> bytes:
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
-        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=18 * mm, bottomMargin=16 * mm,
-        title=f"Evaluation dossier — {dossier.incident.title}", author=dossier.generated_by,
-        subject=f"Signaal incident {dossier.incident.incident_id}", creator="Signaal",
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=18 * mm,
+        bottomMargin=16 * mm,
+        title=f"Evaluation dossier — {dossier.incident.title}",
+        author=dossier.generated_by,
+        subject=f"Signaal incident {dossier.incident.incident_id}",
+        creator="Signaal",
         # A fixed document id and dates from the dossier: the same dossier gives the same file.
         invariant=True,
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="main")
-    doc.addPageTemplates([
-        PageTemplate("title", frames=[frame]),
-        PageTemplate("body", frames=[frame], onPage=_decorate(dossier)),
-    ])
+    doc.addPageTemplates(
+        [
+            PageTemplate("title", frames=[frame]),
+            PageTemplate("body", frames=[frame], onPage=_decorate(dossier)),
+        ]
+    )
     doc.build(list(_story(dossier)), canvasmaker=_NumberedCanvas)
     return buffer.getvalue()

@@ -139,19 +139,34 @@ def build_timeline(dossier: Dossier) -> list[Event]:
     events: list[Event] = []
     incident = dossier.incident
     events.append(
-        Event(incident.opened_at, "recorded", "incident", incident.opened_by,
-              f"Incident opened: {incident.title}", str(incident.incident_id))
+        Event(
+            incident.opened_at,
+            "recorded",
+            "incident",
+            incident.opened_by,
+            f"Incident opened: {incident.title}",
+            str(incident.incident_id),
+        )
     )
     if incident.closed_at is not None:
-        events.append(Event(incident.closed_at, "recorded", "incident", "", "Incident closed",
-                            str(incident.incident_id)))
+        events.append(
+            Event(
+                incident.closed_at, "recorded", "incident", "", "Incident closed", str(incident.incident_id)
+            )
+        )
     for alert in dossier.alerts:
         revisions = [r for r in dossier.alert_revisions if r.id == alert.id]
         tail = f"; {len(revisions)} revisions" if len(revisions) > 1 else ""
         events.append(
-            Event(alert.detected_at or alert.first_seen, "event", "alert", f"detector ({alert.kind.value})",
-                  f"{alert.severity.value.upper()} {alert.kind.value} alert: {alert.title} "
-                  f"({plural(alert.post_count, 'post')}{tail})", alert.id)
+            Event(
+                alert.detected_at or alert.first_seen,
+                "event",
+                "alert",
+                f"detector ({alert.kind.value})",
+                f"{alert.severity.value.upper()} {alert.kind.value} alert: {alert.title} "
+                f"({plural(alert.post_count, 'post')}{tail})",
+                alert.id,
+            )
         )
     for case in dossier.cases:
         opened = case.first_seen or (case.history[0].at if case.history else None)
@@ -160,25 +175,42 @@ def build_timeline(dossier: Dossier) -> list[Event]:
             if case.origin == "manual" and case.history:
                 who = case.history[0].actor
             events.append(
-                Event(opened, "event" if case.first_seen else "recorded", "rumour", who,
-                      shorten(f"Rumour case opened: “{case.claim}” ({plural(case.post_count, 'post')})", 300),
-                      case.case_id)
+                Event(
+                    opened,
+                    "event" if case.first_seen else "recorded",
+                    "rumour",
+                    who,
+                    shorten(f"Rumour case opened: “{case.claim}” ({plural(case.post_count, 'post')})", 300),
+                    case.case_id,
+                )
             )
         events.extend(_audit_event("case-status", h, case.case_id) for h in case.history)
         events.extend(_audit_event("note", n, case.case_id, "Note: ") for n in case.notes)
         if case.answer is not None:
             answer = case.answer
             events.append(
-                Event(answer.published_at, "event", "answer", answer.by,
-                      shorten(f"Answer via {answer.channel.value}: {answer.text}", 300), case.case_id)
+                Event(
+                    answer.published_at,
+                    "event",
+                    "answer",
+                    answer.by,
+                    shorten(f"Answer via {answer.channel.value}: {answer.text}", 300),
+                    case.case_id,
+                )
             )
     versions = versions_by_entry(dossier.entries)
     for entry in latest_entries(dossier.entries):
         edits = versions[entry.entry_id]
         edited = f" [edited: {len(edits)} versions]" if len(edits) > 1 else ""
         events.append(
-            Event(entry.effective_at, "event", entry.step.value, entry.author,
-                  entry_summary(entry, 280) + edited, entry.entry_id)
+            Event(
+                entry.effective_at,
+                "event",
+                entry.step.value,
+                entry.author,
+                entry_summary(entry, 280) + edited,
+                entry.entry_id,
+            )
         )
     # Stable: equal times keep the order above (incident, alerts, cases, entries).
     events.sort(key=lambda e: e.at)
@@ -193,10 +225,18 @@ def decisions(dossier: Dossier) -> list[Event]:
             status = h.detail.get("status") or h.detail.get("to")
             if status in ("confirmed", "denied", "unfounded", "closed"):
                 chosen.append(
-                    Event(h.at, "recorded", "verdict", h.actor,
-                          shorten(f"Rumour “{case.claim}” marked {status}"
-                                  + (f": {h.detail['reason']}" if h.detail.get("reason") else ""), 300),
-                          case.case_id)
+                    Event(
+                        h.at,
+                        "recorded",
+                        "verdict",
+                        h.actor,
+                        shorten(
+                            f"Rumour “{case.claim}” marked {status}"
+                            + (f": {h.detail['reason']}" if h.detail.get("reason") else ""),
+                            300,
+                        ),
+                        case.case_id,
+                    )
                 )
     chosen.sort(key=lambda e: e.at)
     return chosen
@@ -262,8 +302,13 @@ def key_figures(dossier: Dossier) -> list[tuple[str, str]]:
     if dossier.volume:
         peak = max(dossier.volume, key=lambda p: p.count)
         total = sum(p.count for p in dossier.volume)
-        rows.append(("Posts in the area", f"{total:,} in the window; peak {peak.count:,} per "
-                     f"{dossier.volume_bucket_minutes} min at {local(peak.start)}"))
+        rows.append(
+            (
+                "Posts in the area",
+                f"{total:,} in the window; peak {peak.count:,} per "
+                f"{dossier.volume_bucket_minutes} min at {local(peak.start)}",
+            )
+        )
     else:
         rows.append(("Posts in the area", "no volume recorded"))
     geotagged = sum(p.lat is not None and p.lon is not None for p in dossier.posts)
@@ -271,12 +316,27 @@ def key_figures(dossier: Dossier) -> list[tuple[str, str]]:
     latest = latest_entries(dossier.entries)
     steps = Counter(e.step for e in latest)
     edits = len(dossier.entries) - len(latest)
-    rows.append(("Cycle entries", ", ".join(
-        [f"{steps[CycleStep.ANALYSE]} analyses", f"{steps[CycleStep.ADVISE]} advice",
-         f"{steps[CycleStep.ACT]} actions", f"{steps[CycleStep.EVALUATE]} evaluations"]
-    ) + (f"; {plural(edits, 'later edit')}" if edits else "")))
-    rows.append(("Audit log", f"{plural(len(dossier.audit), 'entry', 'entries')}; hash chain "
-                 + ("verified" if dossier.audit_chain_ok else "NOT verified")))
+    rows.append(
+        (
+            "Cycle entries",
+            ", ".join(
+                [
+                    f"{steps[CycleStep.ANALYSE]} analyses",
+                    f"{steps[CycleStep.ADVISE]} advice",
+                    f"{steps[CycleStep.ACT]} actions",
+                    f"{steps[CycleStep.EVALUATE]} evaluations",
+                ]
+            )
+            + (f"; {plural(edits, 'later edit')}" if edits else ""),
+        )
+    )
+    rows.append(
+        (
+            "Audit log",
+            f"{plural(len(dossier.audit), 'entry', 'entries')}; hash chain "
+            + ("verified" if dossier.audit_chain_ok else "NOT verified"),
+        )
+    )
     return rows
 
 

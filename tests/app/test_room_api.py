@@ -260,3 +260,53 @@ def test_briefing_marks_what_changed_since(client: TestClient) -> None:
     changes = client.get("/api/briefing/changes").json()
     assert [a["id"] for a in changes["new_alerts"]] == ["rumour:h"]
     assert [c["subject"] for c in changes["case_changes"]] == ["rumour:rumour:g"]
+
+
+def test_an_incident_exports_a_dossier_that_round_trips(client: TestClient, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from pypdf import PdfReader
+
+    from app.export import read_csv_export
+    from app.room.models import Dossier
+
+    incident_id = client.post("/api/incidents", json={"title": "Brand <Kruisweg>", "area": "Haren"}).json()[
+        "incident_id"
+    ]
+    ingest(client, [(str(i), i, f"Rook bij de Kruisweg <img src=x onerror=alert({i})>") for i in range(6)])
+    save(client, rumour("rumour:x", ["1", "2"]))
+    client.post("/api/rumours/rumour:x/notes", json={"text": "checking with the fire service"})
+    client.post(
+        f"/api/incidents/{incident_id}/entries",
+        json={"step": "act", "body": {"channel": "website", "message": "Houd ramen en deuren dicht."}},
+    )
+
+    response = client.get(f"/api/incidents/{incident_id}/export", params={"format": "json"})
+    assert response.headers["content-disposition"].startswith('attachment; filename="signaal-incident-')
+    dossier = Dossier.model_validate_json(response.content)
+    assert dossier.incident.title == "Brand <Kruisweg>"
+    assert [a.id for a in dossier.alerts] == ["rumour:x"]
+    assert {p.key for p in dossier.posts} == {"scenario:1", "scenario:2"}
+    assert all(p.author.startswith("p_") for p in dossier.posts)  # pseudonymised, never the handle
+    assert dossier.audit_chain_ok
+    assert [e.action for e in dossier.audit][:2] == ["opened", "linked"]
+
+    zipped = client.get(f"/api/incidents/{incident_id}/export", params={"format": "csv"}).content
+    path = tmp_path / "dossier.zip"
+    path.write_bytes(zipped)
+    assert "timeline.csv" in zipfile.ZipFile(path).namelist()
+    again = read_csv_export(path)
+    assert again.model_dump(exclude={"generated_at", "audit"}) == dossier.model_dump(
+        exclude={"generated_at", "audit"}
+    )
+
+    pdf = client.get(f"/api/incidents/{incident_id}/export", params={"format": "pdf"}).content
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) > 1
+    assert "Brand <Kruisweg>" in "".join(page.extract_text() for page in reader.pages)
+    # Each export is itself on the record.
+    exports = [
+        e for e in client.get(f"/api/incidents/{incident_id}/audit").json() if e["action"] == "exported"
+    ]
+    assert len(exports) == 3
