@@ -27,7 +27,9 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
 
 
-def test_export_writes_every_format(database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_writes_every_format(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     for fmt in ("json", "csv", "html", "pdf"):
