@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 # Only for demos and tests. With it, pseudonyms can be recomputed by anyone who has this source code.
 DEV_PSEUDONYM_KEY = "signaal-dev-only-pseudonym-key"
+DEV_JWT_SECRET = "signaal-dev-only-token-secret"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -63,6 +64,22 @@ class Settings(BaseSettings):
     max_ingest_bytes: int = Field(default=50 * 1024 * 1024, validation_alias="SIGNAAL_MAX_INGEST_BYTES")
     playbook_dir: Path = Field(default=REPO_ROOT / "playbooks", validation_alias="SIGNAAL_PLAYBOOK_DIR")
     data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", validation_alias="SIGNAAL_DATA_DIR")
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        validation_alias="SIGNAAL_ENV",
+        description="'production' refuses to start with development secrets or without authentication",
+    )
+    auth: bool | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_AUTH",
+        description="require accounts and tokens; default: on in production, off in development",
+    )
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEV_JWT_SECRET),
+        validation_alias="SIGNAAL_JWT_SECRET",
+        description="signs access tokens; at least 32 characters in production",
+    )
+    token_hours: float = Field(default=12.0, gt=0, le=24 * 90, validation_alias="SIGNAAL_TOKEN_HOURS")
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="SIGNAAL_LOG_FORMAT", description="'json': one object per line"
     )
@@ -74,6 +91,33 @@ class Settings(BaseSettings):
     @property
     def pseudonym_key_bytes(self) -> bytes:
         return self.pseudonym_key.get_secret_value().encode()
+
+    @property
+    def auth_required(self) -> bool:
+        return self.auth if self.auth is not None else self.environment == "production"
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe for real data; production mode refuses to start with any."""
+        problems = []
+        if not self.auth_required:
+            problems.append("SIGNAAL_AUTH is off: anyone who reaches the service would be an admin")
+        if self.pseudonym_key.get_secret_value() == DEV_PSEUDONYM_KEY:
+            problems.append("SIGNAAL_PSEUDONYM_KEY is the development key: pseudonyms could be reversed")
+        if (
+            self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+            or len(self.jwt_secret.get_secret_value()) < 32
+        ):
+            problems.append("SIGNAAL_JWT_SECRET is the development secret or shorter than 32 characters")
+        return problems
+
+
+class UnsafeSettings(RuntimeError):
+    pass
+
+
+def check_for_production(settings: Settings) -> None:
+    if settings.environment == "production" and (problems := settings.production_problems()):
+        raise UnsafeSettings("refusing to start in production mode:\n  - " + "\n  - ".join(problems))
 
 
 @lru_cache(maxsize=1)

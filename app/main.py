@@ -8,7 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import alerts, briefing, deadletter, errors, health, incidents, ingest, live, posts, rumours
+from app.api import (
+    alerts,
+    auth,
+    briefing,
+    deadletter,
+    errors,
+    health,
+    incidents,
+    ingest,
+    live,
+    posts,
+    rumours,
+)
 from app.config import Settings, get_settings
 from app.observability import install_metrics
 from app.services import Services
@@ -32,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    for module in (health, posts, alerts, rumours, incidents, briefing, deadletter, ingest, live):
+    for module in (health, auth, posts, alerts, rumours, incidents, briefing, deadletter, ingest, live):
         app.include_router(module.router)
     errors.install(app)
     install_metrics(app)

@@ -9,8 +9,9 @@ from functools import partial
 
 from sqlalchemy import Engine, text
 
-from app.config import Settings
+from app.config import Settings, check_for_production
 from app.consumer import ConsumerWorker
+from app.db.accounts import Accounts
 from app.db.repository import Store
 from app.db.room import RoomStore
 from app.db.session import make_engine, make_sessionmaker, upgrade
@@ -55,9 +56,11 @@ class Services:
     worker: ConsumerWorker
     pseudonymiser: Pseudonymiser
     room: Room
+    accounts: Accounts
 
     @classmethod
     def start(cls, settings: Settings, loop: asyncio.AbstractEventLoop) -> Services:
+        check_for_production(settings)
         engine = make_engine(settings.database_url)
         upgrade(engine)
         sessions = make_sessionmaker(engine)
@@ -124,6 +127,7 @@ class Services:
             worker=worker,
             pseudonymiser=partial(pseudonymise, key=settings.pseudonym_key_bytes),
             room=room,
+            accounts=Accounts(sessions),
         )
 
     def stop(self) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict
 
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Coordinator, Reader, ServicesDep
 from app.pipeline.alerts import Alert
 from app.room.models import AuditEntry, CycleEntry
 
@@ -33,7 +33,7 @@ class Changes(BaseModel):
 
 
 @router.get("", response_model=Briefing)
-def get_briefing(services: ServicesDep, user: CurrentUser) -> Briefing:
+def get_briefing(services: ServicesDep, user: Reader) -> Briefing:
     mark = services.room.room.briefing()
     if mark is None:
         return Briefing(at=None, by=None)
@@ -41,7 +41,7 @@ def get_briefing(services: ServicesDep, user: CurrentUser) -> Briefing:
 
 
 @router.post("", response_model=Briefing)
-def set_briefing(briefing: BriefingIn, services: ServicesDep, user: CurrentUser) -> Briefing:
+def set_briefing(briefing: BriefingIn, services: ServicesDep, user: Coordinator) -> Briefing:
     """Mark a briefing (wall-clock time; now if none is given)."""
     at = briefing.at or datetime.now(UTC)
     if at.tzinfo is None:
@@ -52,7 +52,7 @@ def set_briefing(briefing: BriefingIn, services: ServicesDep, user: CurrentUser)
 
 
 @router.get("/changes", response_model=Changes)
-def changes(services: ServicesDep, user: CurrentUser, since: datetime | None = None) -> Changes:
+def changes(services: ServicesDep, user: Reader, since: datetime | None = None) -> Changes:
     """New and changed alerts, rumour-case changes and cycle entries since ``since`` or the last briefing."""
     if since is None:
         mark = services.room.room.briefing()

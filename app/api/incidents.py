@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.db.room import NotFound, incident_subject
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Coordinator, Handler, Reader, ServicesDep
 from app.export import MEDIA_TYPES, default_filename, render_dossier
 from app.playbooks import Template
 from app.room.models import (
@@ -39,25 +39,25 @@ def _changed(services: Services, incident_id: int) -> None:
 
 
 @router.get("", response_model=list[Incident])
-def list_incidents(services: ServicesDep, user: CurrentUser) -> list[Incident]:
+def list_incidents(services: ServicesDep, user: Reader) -> list[Incident]:
     return services.room.room.incidents()
 
 
 @router.post("", response_model=Incident, status_code=201)
-def open_incident(new: IncidentIn, services: ServicesDep, user: CurrentUser) -> Incident:
+def open_incident(new: IncidentIn, services: ServicesDep, user: Coordinator) -> Incident:
     incident = services.room.room.open_incident(new, user.name)
     _changed(services, incident.incident_id)
     return incident
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
-def get_incident(incident_id: int, services: ServicesDep, user: CurrentUser) -> IncidentDetail:
+def get_incident(incident_id: int, services: ServicesDep, user: Reader) -> IncidentDetail:
     return services.room.detail(incident_id)
 
 
 @router.patch("/{incident_id}", response_model=Incident)
 def patch_incident(
-    incident_id: int, patch: IncidentPatch, services: ServicesDep, user: CurrentUser
+    incident_id: int, patch: IncidentPatch, services: ServicesDep, user: Coordinator
 ) -> Incident:
     """Rename, close or reopen, link and unlink alerts and rumour cases."""
     incident = services.room.room.patch_incident(incident_id, patch, user.name)
@@ -69,7 +69,7 @@ def patch_incident(
 def analysis_draft(
     incident_id: int,
     services: ServicesDep,
-    user: CurrentUser,
+    user: Reader,
     hours: Annotated[float, Query(gt=0, le=48)] = 2.0,
 ) -> AnalyseBody:
     """An automatic omgevingsanalyse of the last ``hours`` (stream time): edit it, then save it."""
@@ -78,28 +78,28 @@ def analysis_draft(
 
 @router.get("/{incident_id}/drafts/advice", response_model=AdviseBody)
 def advice_draft(
-    incident_id: int, services: ServicesDep, user: CurrentUser, lang: Literal["nl", "en"] = "nl"
+    incident_id: int, services: ServicesDep, user: Reader, lang: Literal["nl", "en"] = "nl"
 ) -> AdviseBody:
     """Advice to the mayor and crisis team, pre-filled from the matching playbook's checklist."""
     return services.room.advice_draft(incident_id, lang)
 
 
 @router.get("/{incident_id}/templates", response_model=list[Template])
-def templates(incident_id: int, services: ServicesDep, user: CurrentUser) -> list[Template]:
+def templates(incident_id: int, services: ServicesDep, user: Reader) -> list[Template]:
     """Message templates (Dutch and English): the incident's playbook first, then the others."""
     return services.room.templates(incident_id)
 
 
 @router.get("/{incident_id}/entries", response_model=list[CycleEntry])
 def entries(
-    incident_id: int, services: ServicesDep, user: CurrentUser, all_versions: bool = False
+    incident_id: int, services: ServicesDep, user: Reader, all_versions: bool = False
 ) -> list[CycleEntry]:
     services.room.room.incident(incident_id)
     return services.room.room.entries(incident_id, all_versions=all_versions)
 
 
 @router.post("/{incident_id}/entries", response_model=CycleEntry, status_code=201)
-def add_entry(incident_id: int, entry: EntryIn, services: ServicesDep, user: CurrentUser) -> CycleEntry:
+def add_entry(incident_id: int, entry: EntryIn, services: ServicesDep, user: Handler) -> CycleEntry:
     """Save an analysis, advice, action or evaluation. An evaluation's effect is measured here."""
     saved = services.room.add_entry(incident_id, entry, user.name)
     _changed(services, incident_id)
@@ -108,7 +108,7 @@ def add_entry(incident_id: int, entry: EntryIn, services: ServicesDep, user: Cur
 
 @router.put("/{incident_id}/entries/{entry_id}", response_model=CycleEntry)
 def edit_entry(
-    incident_id: int, entry_id: str, edit: EntryEdit, services: ServicesDep, user: CurrentUser
+    incident_id: int, entry_id: str, edit: EntryEdit, services: ServicesDep, user: Handler
 ) -> CycleEntry:
     """A new version of an entry; the old ones stay (``/versions``)."""
     current = services.room.room.entry(entry_id)
@@ -121,19 +121,19 @@ def edit_entry(
 
 @router.get("/{incident_id}/entries/{entry_id}/versions", response_model=list[CycleEntry])
 def entry_versions(
-    incident_id: int, entry_id: str, services: ServicesDep, user: CurrentUser
+    incident_id: int, entry_id: str, services: ServicesDep, user: Reader
 ) -> list[CycleEntry]:
     return [v for v in services.room.room.entry_versions(entry_id) if v.incident_id == incident_id]
 
 
 @router.get("/{incident_id}/effects", response_model=dict[str, Effect])
-def effects(incident_id: int, services: ServicesDep, user: CurrentUser) -> dict[str, Effect]:
+def effects(incident_id: int, services: ServicesDep, user: Reader) -> dict[str, Effect]:
     """For each action: the hour before against the hour after (volume, rumour spread, share of questions)."""
     return services.room.effects(incident_id)
 
 
 @router.get("/{incident_id}/audit", response_model=list[AuditEntry])
-def incident_audit(incident_id: int, services: ServicesDep, user: CurrentUser) -> list[AuditEntry]:
+def incident_audit(incident_id: int, services: ServicesDep, user: Reader) -> list[AuditEntry]:
     detail = services.room.detail(incident_id)
     subjects = [incident_subject(incident_id)] + [f"rumour:{c.case_id}" for c in detail.cases]
     return services.room.room.audit_for(subjects)
@@ -143,7 +143,7 @@ def incident_audit(incident_id: int, services: ServicesDep, user: CurrentUser) -
 async def export(
     incident_id: int,
     services: ServicesDep,
-    user: CurrentUser,
+    user: Handler,
     format: Literal["pdf", "html", "json", "csv"] = "pdf",
 ) -> Response:
     """The evaluation dossier as a file (posts pseudonymised; csv is a zip of tables). Exporting is recorded

@@ -6,9 +6,10 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect, status
 
-from app.deps import CurrentUser, get_ws_services
+from app.deps import get_ws_services, identify
+from app.security import Capability
 from app.services import Services
 
 router = APIRouter(tags=["live"])
@@ -17,9 +18,19 @@ router = APIRouter(tags=["live"])
 @router.websocket("/ws/live")
 async def live(
     websocket: WebSocket,
-    user: CurrentUser,
     services: Services = Depends(get_ws_services),  # noqa: B008
 ) -> None:
+    """Browsers cannot set headers on a WebSocket, so the token may come as ``?token=``."""
+    header = websocket.headers.get("authorization", "")
+    token = websocket.query_params.get("token") or (
+        header[7:] if header.lower().startswith("bearer ") else None
+    )
+    user = identify(services, token, websocket.headers.get("x-api-key"))
+    if user is None or Capability.READ not in user.capabilities:
+        await websocket.close(
+            code=status.WS_1008_POLICY_VIOLATION, reason="sign in with a role that may read"
+        )
+        return
     await websocket.accept()
     queue = services.hub.subscribe()
     try:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Handler, Reader, ServicesDep
 from app.room.models import (
     AnswerIn,
     AuditEntry,
@@ -38,7 +38,7 @@ def _pushed(services: Services, case: RumourCase) -> RumourCase:
 @router.get("", response_model=RumourCasePage)
 def list_cases(
     services: ServicesDep,
-    user: CurrentUser,
+    user: Reader,
     active: Annotated[bool, Query(description="leave out closed cases")] = False,
     status: CaseStatus | None = None,
     include_merged: bool = False,
@@ -53,34 +53,34 @@ def list_cases(
 
 
 @router.post("", response_model=RumourCase, status_code=201)
-def flag_post(flag: FlagIn, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def flag_post(flag: FlagIn, services: ServicesDep, user: Handler) -> RumourCase:
     """Flag a post as a rumour by hand: opens a case, or adds the post to ``case_id``."""
     return _pushed(services, services.room.room.flag(flag, user.name))
 
 
 @router.get("/{case_id:path}/history", response_model=list[AuditEntry])
-def case_history(case_id: str, services: ServicesDep, user: CurrentUser) -> list[AuditEntry]:
+def case_history(case_id: str, services: ServicesDep, user: Reader) -> list[AuditEntry]:
     return services.room.room.case_detail(case_id).history
 
 
 @router.post("/{case_id:path}/status", response_model=RumourCase)
-def change_status(case_id: str, change: StatusChange, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def change_status(case_id: str, change: StatusChange, services: ServicesDep, user: Handler) -> RumourCase:
     return _pushed(services, services.room.room.change_status(case_id, change, user.name))
 
 
 @router.post("/{case_id:path}/owner", response_model=RumourCase)
-def change_owner(case_id: str, change: OwnerChange, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def change_owner(case_id: str, change: OwnerChange, services: ServicesDep, user: Handler) -> RumourCase:
     """Take a case (``"me"``), hand it over (a name) or release it (null); taking another's needs force."""
     return _pushed(services, services.room.room.change_owner(case_id, change, user.name))
 
 
 @router.post("/{case_id:path}/notes", response_model=RumourCase)
-def add_note(case_id: str, note: NoteIn, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def add_note(case_id: str, note: NoteIn, services: ServicesDep, user: Handler) -> RumourCase:
     return _pushed(services, services.room.room.add_note(case_id, note.text, user.name))
 
 
 @router.post("/{case_id:path}/merge", response_model=RumourCase)
-def merge(case_id: str, merge: MergeIn, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def merge(case_id: str, merge: MergeIn, services: ServicesDep, user: Handler) -> RumourCase:
     """Merge the case ``other`` into this one (same claim, other wording)."""
     case = services.room.room.merge(case_id, merge, user.name)
     _pushed(services, services.room.room.get_case(merge.other))
@@ -88,7 +88,7 @@ def merge(case_id: str, merge: MergeIn, services: ServicesDep, user: CurrentUser
 
 
 @router.post("/{case_id:path}/split", response_model=RumourCase, status_code=201)
-def split(case_id: str, split: SplitIn, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def split(case_id: str, split: SplitIn, services: ServicesDep, user: Handler) -> RumourCase:
     """Move posts out of this case into a new case; returns the new one."""
     new_case = services.room.room.split(case_id, split, user.name)
     _pushed(services, services.room.room.get_case(case_id))
@@ -96,7 +96,7 @@ def split(case_id: str, split: SplitIn, services: ServicesDep, user: CurrentUser
 
 
 @router.post("/{case_id:path}/answer", response_model=RumourCase)
-def answer(case_id: str, answer: AnswerIn, services: ServicesDep, user: CurrentUser) -> RumourCase:
+def answer(case_id: str, answer: AnswerIn, services: ServicesDep, user: Handler) -> RumourCase:
     """Link the official answer; the case becomes answered and the board shows the spread before and after."""
     case = services.room.room.answer(case_id, answer, user.name, services.room.clock())
     if answer.incident_id is not None:
@@ -105,5 +105,5 @@ def answer(case_id: str, answer: AnswerIn, services: ServicesDep, user: CurrentU
 
 
 @router.get("/{case_id:path}", response_model=RumourCaseDetail)
-def get_case(case_id: str, services: ServicesDep, user: CurrentUser) -> RumourCaseDetail:
+def get_case(case_id: str, services: ServicesDep, user: Reader) -> RumourCaseDetail:
     return services.room.room.case_detail(case_id)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.tables import AuditRow
 
@@ -54,7 +54,7 @@ def append(
 ) -> AuditRow:
     """Add one entry inside the caller's transaction (so the change and its trace commit together).
 
-    The caller must hold :func:`audit_lock` for the whole transaction.
+    The caller runs inside an :class:`AuditedTransaction`, which serialises appends.
     """
     detail = json.loads(json.dumps(detail or {}, default=str))  # what is hashed is exactly what is stored
     if session.get_bind().dialect.name == "postgresql":
@@ -75,10 +75,6 @@ def append(
     session.add(row)
     session.flush()
     return row
-
-
-def audit_lock() -> threading.Lock:
-    return _LOCK
 
 
 @dataclass(frozen=True)
@@ -103,3 +99,33 @@ def verify(rows: Sequence[AuditRow]) -> Verification:
         prev = row.hash
         expected_seq += 1
     return Verification(True, len(rows))
+
+
+class AuditedTransaction:
+    """``with AuditedTransaction(sessions) as session``: holds the audit lock, commits on success and rolls
+    back on error. Every write that appends to the audit log runs in one of these."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._session: Session | None = None
+
+    def __enter__(self) -> Session:
+        _LOCK.acquire()
+        try:
+            self._session = self._sessions()
+            self._session.begin()
+        except BaseException:
+            _LOCK.release()
+            raise
+        return self._session
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        assert self._session is not None
+        try:
+            if exc_type is None:
+                self._session.commit()
+            else:
+                self._session.rollback()
+        finally:
+            self._session.close()
+            _LOCK.release()

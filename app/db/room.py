@@ -116,7 +116,7 @@ class RoomStore:
 
     def _write(self):  # type: ignore[no-untyped-def]
         """A transaction that may append to the audit log (holds the audit lock for its whole length)."""
-        return _AuditedTransaction(self._sessions)
+        return audit.AuditedTransaction(self._sessions)
 
     # --- posts and alerts --------------------------------------------------------------------------------
 
@@ -799,28 +799,3 @@ def _answer_effect(at: datetime, spread: Counter[datetime], posts: Iterable[Post
         denials_before=sum(at - window <= t < at for t in denials),
         denials_after=sum(at <= t < at + window for t in denials),
     )
-
-
-class _AuditedTransaction:
-    """``with`` block: the audit lock, a session, commit on success, rollback on error."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
-        self._session: Session | None = None
-
-    def __enter__(self) -> Session:
-        audit.audit_lock().acquire()
-        self._session = self._sessions()
-        self._session.begin()
-        return self._session
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-        assert self._session is not None
-        try:
-            if exc_type is None:
-                self._session.commit()
-            else:
-                self._session.rollback()
-        finally:
-            self._session.close()
-            audit.audit_lock().release()
