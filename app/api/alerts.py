@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from app.db.repository import AlertQuery
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Reader, ServicesDep
 from app.pipeline.alerts import Alert, AlertKind
 
 router = APIRouter(prefix="/api", tags=["alerts"])
@@ -30,7 +30,7 @@ def _page(services: ServicesDep, query: AlertQuery) -> AlertPage:
 @router.get("/alerts", response_model=AlertPage)
 def list_alerts(
     services: ServicesDep,
-    user: CurrentUser,
+    user: Reader,
     kind: AlertKind | None = None,
     since: Annotated[datetime | None, Query(description="updated at or after, ISO-8601")] = None,
     area: Annotated[str | None, Query(max_length=200)] = None,
@@ -41,7 +41,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id:path}/history", response_model=list[Alert])
-def alert_history(alert_id: str, services: ServicesDep, user: CurrentUser) -> list[Alert]:
+def alert_history(alert_id: str, services: ServicesDep, user: Reader) -> list[Alert]:
     """Every revision of one alert: what Signaal knew, and when."""
     history = services.store.alert_history(alert_id)
     if not history:
@@ -50,7 +50,7 @@ def alert_history(alert_id: str, services: ServicesDep, user: CurrentUser) -> li
 
 
 @router.get("/alerts/{alert_id:path}", response_model=Alert)
-def get_alert(alert_id: str, services: ServicesDep, user: CurrentUser) -> Alert:
+def get_alert(alert_id: str, services: ServicesDep, user: Reader) -> Alert:
     alert = services.store.get_alert(alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id!r}")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.schemas import DeadLetterOut, DeadLetterPage
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Admin, ServicesDep
 
 router = APIRouter(prefix="/api", tags=["dead letters"])
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["dead letters"])
 @router.get("/deadletter", response_model=DeadLetterPage)
 def list_dead_letters(
     services: ServicesDep,
-    user: CurrentUser,
+    user: Admin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DeadLetterPage:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.schemas import IngestError, IngestResult
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Producer, ServicesDep
 from app.services import Services
 from streams.deadletter import DeadLetter
 from streams.formats import FORMATS, ParseError, parse_record
@@ -33,7 +33,7 @@ MAX_ERRORS_SHOWN = 50
 async def ingest(
     request: Request,
     services: ServicesDep,
-    user: CurrentUser,
+    user: Producer,
     format: Annotated[str, Query(description=f"one of {', '.join(FORMATS)}")] = "auto",
     source: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:/@-]+$")] = None,
 ) -> IngestResult:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from app.api.schemas import AreaCount, PostOut, PostPage, Volume, VolumePoint
 from app.db.repository import PostQuery
-from app.deps import CurrentUser, ServicesDep
+from app.deps import Reader, ServicesDep
 
 router = APIRouter(prefix="/api", tags=["posts"])
 
@@ -47,7 +47,7 @@ Filters = Annotated[PostQuery, Depends(post_filters)]
 @router.get("/posts", response_model=PostPage)
 def list_posts(
     services: ServicesDep,
-    user: CurrentUser,
+    user: Reader,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -59,7 +59,7 @@ def list_posts(
 @router.get("/stats/volume", response_model=Volume)
 def volume(
     services: ServicesDep,
-    user: CurrentUser,
+    user: Reader,
     filters: Filters,
     bucket: Annotated[int, Query(ge=1, le=86_400, description="bucket length in seconds")] = 60,
 ) -> Volume:
