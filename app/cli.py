@@ -1,4 +1,5 @@
-"""The `signaal` command: serve, dashboard, demo, replay, detect, scenario, export, db."""
+"""The `signaal` command: serve, dashboard, demo, replay, detect, scenario, export, users, apikey, token,
+db."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def _replay(args: argparse.Namespace) -> int:
         where = f"Kafka {settings.kafka_bootstrap_servers}"
     else:
         api_url = args.api_url or settings.api_url
-        target = HttpTarget(api_url)
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        target = HttpTarget(api_url, api_key=key)
         where = f"{api_url}/api/ingest"
     speed = None if args.max else args.speed
     print(f"replaying {len(timeline.timed) + len(timeline.broken)} records to {where}", file=sys.stderr)
@@ -157,6 +159,89 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounts():  # type: ignore[no-untyped-def]
+    from app.db.accounts import Accounts
+    from app.db.session import make_engine, make_sessionmaker, upgrade
+
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    return Accounts(make_sessionmaker(engine))
+
+
+def _operator() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password (at least 12 characters): ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("signaal users: the passwords differ")
+    return first
+
+
+def _users(args: argparse.Namespace) -> int:
+    from app.db.room import Conflict, Invalid, NotFound
+
+    accounts = _accounts()
+    try:
+        if args.action == "list":
+            for account in accounts.users():
+                state = "active" if account.active else "inactive"
+                print(f"{account.username:24} {','.join(sorted(account.roles)):28} {state}")
+        elif args.action == "add":
+            accounts.add_user(args.name, _password(args), args.role or [], _operator())
+            print(f"added {args.name} ({', '.join(args.role)})")
+        elif args.action == "set":
+            password = _password(args) if args.new_password or args.password_stdin else None
+            account = accounts.change_user(
+                args.name, _operator(), roles=args.role, active=args.active, password=password
+            )
+            state = "active" if account.active else "inactive"
+            print(f"{account.username}: {', '.join(sorted(account.roles))}, {state}")
+    except (Conflict, Invalid, NotFound) as error:
+        raise SystemExit(f"signaal users: {error}") from None
+    return 0
+
+
+def _apikey(args: argparse.Namespace) -> int:
+    from app.db.room import Conflict, NotFound
+
+    accounts = _accounts()
+    try:
+        if args.action == "list":
+            for name, roles, active in accounts.api_keys():
+                print(f"{name:24} {','.join(roles):12} {'active' if active else 'revoked'}")
+        elif args.action == "add":
+            key = accounts.add_api_key(args.name, _operator())
+            print(f"API key for {args.name} (shown once; send it as X-API-Key, or SIGNAAL_API_KEY):\n{key}")
+        elif args.action == "revoke":
+            accounts.revoke_api_key(args.name, _operator())
+            print(f"revoked {args.name}")
+    except (Conflict, NotFound) as error:
+        raise SystemExit(f"signaal apikey: {error}") from None
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    """A token for an existing account, e.g. a long-lived one for a wall display (role wall)."""
+    from datetime import timedelta
+
+    from app.security import issue_token
+
+    settings = get_settings()
+    roles = _accounts().active_roles(args.name)
+    if roles is None:
+        raise SystemExit(f"signaal token: no active account {args.name!r}")
+    print(issue_token(settings.jwt_secret.get_secret_value(), args.name, roles, timedelta(hours=args.hours)))
+    return 0
+
+
 def _db(args: argparse.Namespace) -> int:
     from app.db.session import make_engine, upgrade
 
@@ -210,6 +295,7 @@ def _demo(args: argparse.Namespace) -> int:
         "SIGNAAL_DASHBOARD_PORT": str(args.dashboard_port),
     }
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)  # the demo is the embedded default
+    env.update({"SIGNAAL_ENV": "development", "SIGNAAL_AUTH": "false"})
     signaal = [sys.executable, "-m", "app.cli"]
     children = [
         subprocess.Popen([*signaal, "serve", "--no-access-log"], env=env, cwd=REPO_ROOT),
@@ -225,7 +311,9 @@ def _demo(args: argparse.Namespace) -> int:
         print(
             f"\n  Signaal demo is running (embedded bus, SQLite at {database})\n"
             f"  dashboard : {dash_url}/  (wall: {dash_url}/wall, rumours: {dash_url}/rumours)\n"
-            f"  incident  : {dash_url}/incidents/{incident}  (export: signaal export {incident})\n"
+            f"  incident  : {dash_url}/incidents/{incident}\n"
+            f"  export    : DATABASE_URL=sqlite:///{database} signaal export {incident} --format pdf\n"
+            f"  sign-in is off in the demo (development mode); see the README for production\n"
             f"  API       : {api_url}/docs\n"
             f"  replaying : {len(scenario.records)} posts of a Project X scenario in {args.town} "
             f"at {args.speed:g}x\n  stop with Ctrl-C\n",
@@ -317,6 +405,27 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["pdf", "html", "json", "csv"], default="pdf")
     export.add_argument("--out", help="file or folder to write (default: signaal-incident-N-<time>.<format>)")
     export.set_defaults(run=_export)
+
+    users = commands.add_parser("users", help="people's accounts: list, add, set (roles, active, password)")
+    users.add_argument("action", choices=["list", "add", "set"])
+    users.add_argument("name", nargs="?")
+    users.add_argument(
+        "--role", action="append", choices=["wall", "adviser", "coordinator", "admin"], help="repeatable"
+    )
+    users.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    users.add_argument("--new-password", action="store_true", help="set: ask for a new password")
+    users.add_argument("--active", action=argparse.BooleanOptionalAction, default=None)
+    users.set_defaults(run=_users)
+
+    apikey = commands.add_parser("apikey", help="producers' API keys: list, add, revoke")
+    apikey.add_argument("action", choices=["list", "add", "revoke"])
+    apikey.add_argument("name", nargs="?")
+    apikey.set_defaults(run=_apikey)
+
+    token = commands.add_parser("token", help="print an access token for an account (e.g. a wall display)")
+    token.add_argument("name")
+    token.add_argument("--hours", type=float, default=24 * 30, help="lifetime (default 30 days)")
+    token.set_defaults(run=_token)
 
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         validation_alias="SIGNAAL_JWT_SECRET",
         description="signs access tokens; at least 32 characters in production",
     )
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_API_KEY",
+        description="a producer's key for `signaal replay` to a service that requires sign-in",
+    )
     token_hours: float = Field(default=12.0, gt=0, le=24 * 90, validation_alias="SIGNAAL_TOKEN_HOURS")
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="SIGNAAL_LOG_FORMAT", description="'json': one object per line"

@@ -185,10 +185,15 @@ class KafkaTarget:
 
 
 class HttpTarget:
-    """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable."""
+    """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable, busy
+    (503) or asks us to slow down (429, honouring Retry-After). ``api_key`` is the producer's key when the
+    service requires sign-in."""
 
-    def __init__(self, api_url: str, retries: int = 8, timeout_s: float = 60.0) -> None:
-        self._client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s)
+    def __init__(
+        self, api_url: str, retries: int = 8, timeout_s: float = 60.0, api_key: str | None = None
+    ) -> None:
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self._client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout_s, headers=headers)
         self._retries = retries
 
     def send(self, records: Sequence[RawRecord]) -> tuple[int, int]:
@@ -212,10 +217,13 @@ class HttpTarget:
                     content=body,
                     headers={"content-type": "application/x-ndjson"},
                 )
-                if response.status_code != 503:
+                if response.status_code not in (429, 503):
                     response.raise_for_status()
                     return response.json()
                 problem = response.json().get("detail", "service unavailable")
+                retry_after = response.headers.get("retry-after", "")
+                if retry_after.isdigit():
+                    wait = max(wait, float(retry_after))
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__}: {error}"
             if attempt == self._retries:
