@@ -4,6 +4,7 @@ with the key `signaal apikey add` printed, and `signaal token` mints a token the
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def test_accounts_made_on_the_command_line_work_in_the_service(
     with TestClient(create_app(settings)) as client:
         signed_in = client.post("/api/auth/token", data={"username": "anna", "password": password.strip()})
         assert signed_in.json()["roles"] == ["adviser"]
-        line = '{"platform": "x", "id": "1", "author": "@a", "created_at": "2026-01-01T00:00:00Z", "text": "a"}'
+        line = json.dumps(
+            {"platform": "x", "id": "1", "author": "@a", "created_at": "2026-01-01T00:00:00Z", "text": "a"}
+        )
         assert client.post("/api/ingest", content=line, headers={"X-API-Key": key}).json()["accepted"] == 1
         wall = {"Authorization": f"Bearer {wall_token}"}
         assert client.get("/api/posts", headers=wall).status_code == 200
