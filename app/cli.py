@@ -242,6 +242,25 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from app.db.session import make_engine, make_sessionmaker, upgrade
+    from app.retention import apply_retention
+
+    settings = get_settings()
+    days = args.days or settings.retention_days
+    if not days:
+        raise SystemExit("signaal retention: give --days or set SIGNAAL_RETENTION_DAYS")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    report = apply_retention(make_sessionmaker(engine), days, _operator(), dry_run=args.dry_run)
+    verb = "would delete" if report.dry_run else "deleted"
+    print(
+        f"{verb} {report.posts_deleted} posts and {report.dead_letters_deleted} dead letters older than "
+        f"{report.horizon:%Y-%m-%d %H:%M} UTC; kept {report.posts_kept_as_evidence} as incident evidence"
+    )
+    return 0
+
+
 def _db(args: argparse.Namespace) -> int:
     from app.db.session import make_engine, upgrade
 
@@ -426,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("name")
     token.add_argument("--hours", type=float, default=24 * 30, help="lifetime (default 30 days)")
     token.set_defaults(run=_token)
+
+    retention = commands.add_parser("retention", help="delete old posts and dead letters (counts stay)")
+    retention.add_argument("--days", type=float, help="default SIGNAAL_RETENTION_DAYS")
+    retention.add_argument("--dry-run", action="store_true", help="only count")
+    retention.set_defaults(run=_retention)
 
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="a producer's key for `signaal replay` to a service that requires sign-in",
     )
     token_hours: float = Field(default=12.0, gt=0, le=24 * 90, validation_alias="SIGNAAL_TOKEN_HOURS")
+    retention_days: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias="SIGNAAL_RETENTION_DAYS",
+        description="delete posts and dead letters older than this; hourly counts, incident evidence stay",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="SIGNAAL_LOG_FORMAT", description="'json': one object per line"
     )

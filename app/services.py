@@ -21,6 +21,7 @@ from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.runner import Pipeline
 from app.playbooks import PlaybookSet
+from app.retention import RetentionWorker
 from app.room.service import Room
 from streams.bus import make_bus
 from streams.bus.base import Bus
@@ -57,6 +58,7 @@ class Services:
     pseudonymiser: Pseudonymiser
     room: Room
     accounts: Accounts
+    retention: RetentionWorker | None
 
     @classmethod
     def start(cls, settings: Settings, loop: asyncio.AbstractEventLoop) -> Services:
@@ -116,6 +118,9 @@ class Services:
         )
         worker.start()
         worker.ready.wait(30)
+        retention = RetentionWorker(sessions, settings.retention_days) if settings.retention_days else None
+        if retention is not None:
+            retention.start()
         return cls(
             settings=settings,
             engine=engine,
@@ -128,9 +133,12 @@ class Services:
             pseudonymiser=partial(pseudonymise, key=settings.pseudonym_key_bytes),
             room=room,
             accounts=Accounts(sessions),
+            retention=retention,
         )
 
     def stop(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
         self.worker.stop()
         self.bus.close()
         self.engine.dispose()

@@ -120,9 +120,7 @@ def edit_entry(
 
 
 @router.get("/{incident_id}/entries/{entry_id}/versions", response_model=list[CycleEntry])
-def entry_versions(
-    incident_id: int, entry_id: str, services: ServicesDep, user: Reader
-) -> list[CycleEntry]:
+def entry_versions(incident_id: int, entry_id: str, services: ServicesDep, user: Reader) -> list[CycleEntry]:
     return [v for v in services.room.room.entry_versions(entry_id) if v.incident_id == incident_id]
 
 

@@ -226,3 +226,18 @@ class ApiKeyRow(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HourlyVolumeRow(Base):
+    """Posts per hour, area and platform: what stays when the retention job deletes the posts themselves."""
+
+    __tablename__ = "hourly_volume"
+    __table_args__ = (
+        UniqueConstraint("hour", "area", "platform", name="uq_hourly_volume_hour_area_platform"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime())
+    area: Mapped[str] = mapped_column(String(200))  # "" when the post had no area
+    platform: Mapped[str] = mapped_column(String(32))
+    posts: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,153 @@
+"""Retention: raw posts and dead letters are deleted after a set period; counts and incident evidence stay.
+
+Posts are personal data kept for one purpose, the situational picture of now, so they go once they are
+older than ``SIGNAAL_RETENTION_DAYS``. Before a post goes, it is counted into ``hourly_volume`` (hour, area,
+platform), so trends over months remain. Posts that an incident's alerts or rumour cases name as evidence
+are kept with the incident: its dossier must stay complete for the evaluation (delete the incident's posts
+by closing and exporting it, then lowering the hold is a decision for the privacy officer, not this job).
+Dead letters hold raw records — with real handles — and go after the same period. Each run is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import audit
+from app.db.tables import AlertRow, DeadLetterRow, HourlyVolumeRow, IncidentRow, PostRow, RumourCaseRow
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    horizon: datetime
+    posts_deleted: int
+    posts_kept_as_evidence: int
+    dead_letters_deleted: int
+    dry_run: bool
+
+
+def evidence_keys(session: Session) -> set[str]:
+    """Post keys named by the alerts and rumour cases of any incident."""
+    keys: set[str] = set()
+    alert_ids: set[str] = set()
+    case_ids: set[str] = set()
+    for incident in session.scalars(select(IncidentRow)):
+        alert_ids.update(incident.alert_ids)
+        case_ids.update(incident.case_ids)
+    for case in session.scalars(select(RumourCaseRow)):
+        if case.case_id in case_ids or case.merged_into in case_ids:
+            keys.update(case.added_keys)
+            if case.alert_id:
+                alert_ids.add(case.alert_id)
+    for row in session.scalars(select(AlertRow).where(AlertRow.alert_id.in_(alert_ids))):
+        keys.update(row.body.get("member_ids", []))
+        keys.update(example["key"] for example in row.body.get("examples", []))
+    return keys
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _add_volume(session: Session, counts: Counter[tuple[datetime, str, str]]) -> None:
+    if not counts:
+        return
+    rows = [{"hour": h, "area": a, "platform": p, "posts": n} for (h, a, p), n in counts.items()]
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](HourlyVolumeRow.__table__)
+    statement = insert.values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["hour", "area", "platform"],
+            set_={"posts": HourlyVolumeRow.__table__.c.posts + statement.excluded.posts},
+        )
+    )
+
+
+def apply_retention(
+    sessions: sessionmaker[Session],
+    days: float,
+    actor: str,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> RetentionReport:
+    horizon = (now or datetime.now(UTC)) - timedelta(days=days)
+    deleted = kept = 0
+    with sessions() as session:
+        protected = evidence_keys(session)
+    last_pk = 0
+    while True:
+        with audit.AuditedTransaction(sessions) as session:
+            rows = session.execute(
+                select(PostRow.pk, PostRow.platform, PostRow.post_id, PostRow.created_at, PostRow.area)
+                .where(PostRow.created_at < horizon, PostRow.pk > last_pk)
+                .order_by(PostRow.pk)
+                .limit(CHUNK)
+            ).all()
+            if not rows:
+                break
+            last_pk = rows[-1].pk
+            doomed = [r for r in rows if f"{r.platform}:{r.post_id}" not in protected]
+            kept += len(rows) - len(doomed)
+            deleted += len(doomed)
+            if not dry_run and doomed:
+                _add_volume(session, Counter((_hour(r.created_at), r.area or "", r.platform) for r in doomed))
+                session.execute(delete(PostRow).where(PostRow.pk.in_([r.pk for r in doomed])))
+    with audit.AuditedTransaction(sessions) as session:
+        letters = session.scalars(select(DeadLetterRow.pk).where(DeadLetterRow.received_at < horizon)).all()
+        if not dry_run and letters:
+            session.execute(delete(DeadLetterRow).where(DeadLetterRow.pk.in_(letters)))
+        report = RetentionReport(horizon, deleted, kept, len(letters), dry_run)
+        if not dry_run:
+            audit.append(
+                session,
+                actor,
+                "retention",
+                "posts",
+                {
+                    "horizon": horizon.isoformat(),
+                    "posts_deleted": deleted,
+                    "posts_kept_as_evidence": kept,
+                    "dead_letters_deleted": len(letters),
+                },
+            )
+    return report
+
+
+class RetentionWorker(threading.Thread):
+    """Runs the retention job in the service, once at start and then every ``interval``."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], days: float, interval: timedelta = timedelta(hours=1)
+    ):
+        super().__init__(name="signaal-retention", daemon=True)
+        self._sessions = sessions
+        self._days = days
+        self._interval = interval
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(10)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                report = apply_retention(self._sessions, self._days, actor="signaal")
+                if report.posts_deleted or report.dead_letters_deleted:
+                    log.info("retention: %s", report)
+            except Exception:  # the database may be restarting; try again next round
+                log.exception("retention run failed")
+            self._stopping.wait(self._interval.total_seconds())

@@ -1,0 +1,62 @@
+"""Retention deletes old posts and dead letters, keeps hourly counts and every incident's evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.db.tables import HourlyVolumeRow
+from app.main import create_app
+from app.retention import apply_retention
+from tests.app.test_room_api import ingest, rumour, save
+
+NOW = datetime(2012, 10, 21, tzinfo=UTC)  # a month after the posts of test_room_api (2012-09-21)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'r.db'}", kafka_bootstrap_servers=None, _env_file=None
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_old_posts_go_counts_and_evidence_stay(client: TestClient) -> None:
+    ingest(client, [(str(i), i, f"post {i}") for i in range(10)])
+    client.post("/api/ingest", content="{broken")
+    client.post("/api/incidents", json={"title": "Haren", "area": "Haren"})
+    save(client, rumour("rumour:kept", ["2", "3"]))  # auto-linked: its posts are evidence
+    sessions = client.app.state.services.store._sessions  # type: ignore[attr-defined]
+
+    dry = apply_retention(sessions, days=7, actor="test", dry_run=True, now=NOW)
+    assert (dry.posts_deleted, dry.posts_kept_as_evidence) == (8, 2)
+    assert client.get("/api/posts").json()["total"] == 10
+
+    report = apply_retention(sessions, days=7, actor="test", now=NOW)
+    assert (report.posts_deleted, report.posts_kept_as_evidence) == (8, 2)
+    # The dead letter was received now (wall clock), so it is younger than the horizon of 2012.
+    assert report.dead_letters_deleted == 0
+    remaining = {p["key"] for p in client.get("/api/posts").json()["items"]}
+    assert remaining == {"scenario:2", "scenario:3"}
+    with sessions() as session:
+        assert session.scalar(select(func.sum(HourlyVolumeRow.posts))) == 8
+        assert session.scalar(select(HourlyVolumeRow.area)) == "Haren"
+
+    again = apply_retention(sessions, days=7, actor="test", now=NOW)
+    assert again.posts_deleted == 0
+    with sessions() as session:
+        assert session.scalar(select(func.sum(HourlyVolumeRow.posts))) == 8  # not counted twice
+    incident = client.get("/api/incidents/1/export", params={"format": "json"}).json()
+    assert {p["key"] for p in incident["posts"]} == {"scenario:2", "scenario:3"}
+    trail = client.app.state.services.room.room.audit_for(["posts"])  # type: ignore[attr-defined]
+    assert [e.detail["posts_deleted"] for e in trail] == [8, 0]
+
+    later = apply_retention(sessions, days=7, actor="test", now=datetime.now(UTC) + timedelta(days=8))
+    assert later.dead_letters_deleted == 1
