@@ -1,4 +1,4 @@
-"""The `signaal` command: serve, dashboard, demo, replay, scenario, db."""
+"""The `signaal` command: serve, dashboard, demo, replay, detect, scenario, export, db."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         access_log=not args.no_access_log,
+        log_config=None,  # keep the handlers of configure_logging (text or JSON)
     )
     return 0
 
@@ -126,6 +127,38 @@ def _scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    """Write an incident's evaluation dossier straight from the database the service uses."""
+    import getpass
+
+    from app.db.repository import Store
+    from app.db.room import NotFound, RoomStore
+    from app.db.session import make_engine, make_sessionmaker, upgrade
+    from app.export import export_dossier
+    from app.playbooks import PlaybookSet
+    from app.room.service import Room
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    room = Room(Store(sessions), RoomStore(sessions), PlaybookSet.load(settings.playbook_dir))
+    suffix = "zip" if args.format == "csv" else args.format
+    out = Path(args.out or f"incident-{args.incident}.{suffix}")
+    try:
+        dossier = room.dossier(args.incident, actor=f"cli:{getpass.getuser()}")
+    except NotFound as error:
+        raise SystemExit(f"signaal export: {error}") from None
+    export_dossier(dossier, args.format, out)
+    print(
+        f"wrote {out} ({out.stat().st_size:,} bytes): incident {args.incident} '{dossier.incident.title}', "
+        f"{len(dossier.alerts)} alerts, {len(dossier.cases)} rumour cases, "
+        f"{len(dossier.entries)} entry versions"
+    )
+    engine.dispose()
+    return 0
+
+
 def _db(args: argparse.Namespace) -> int:
     from app.db.session import make_engine, upgrade
 
@@ -148,6 +181,16 @@ def _wait_http(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> 
             pass
         time.sleep(0.3)
     raise SystemExit(f"signaal demo: {url} did not answer within {timeout_s:.0f} s")
+
+
+def _open_demo_incident(api_url: str, town: str) -> int:
+    """The demo's incident collects every alert, as a crisis team would open one for the town's night."""
+    import httpx
+
+    body = {"title": f"Project X {town}", "playbook": "projectx", "auto_link": True}
+    response = httpx.post(f"{api_url}/api/incidents", json=body, timeout=10)
+    response.raise_for_status()
+    return int(response.json()["incident_id"])
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -177,12 +220,14 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         _wait_http(f"{api_url}/healthz", 60, children[0])
         _wait_http(f"{dash_url}/", 60, children[1])
+        incident = _open_demo_incident(api_url, args.town)
         scenario = projectx.generate(town=args.town, seed=args.seed, days_before=args.days_before)
         scenario_file = workdir / "projectx.jsonl"
         projectx.write(scenario, scenario_file)
         print(
             f"\n  Signaal demo is running (embedded bus, SQLite at {database})\n"
-            f"  dashboard : {dash_url}/\n"
+            f"  dashboard : {dash_url}/  (wall: {dash_url}/wall, rumours: {dash_url}/rumours)\n"
+            f"  incident  : {dash_url}/incidents/{incident}  (export: signaal export {incident})\n"
             f"  API       : {api_url}/docs\n"
             f"  replaying : {len(scenario.records)} posts of a Project X scenario in {args.town} "
             f"at {args.speed:g}x\n  stop with Ctrl-C\n",
@@ -267,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.add_argument("--out", required=True)
     scenario.set_defaults(run=_scenario)
 
+    export = commands.add_parser(
+        "export", help="an incident's evaluation dossier: pdf, html, json or csv (zip)"
+    )
+    export.add_argument("incident", type=int, metavar="INCIDENT", help="the incident's number")
+    export.add_argument("--format", choices=["pdf", "html", "json", "csv"], default="pdf")
+    export.add_argument("--out", help="file to write (default incident-N.pdf/.html/.json/.zip)")
+    export.set_defaults(run=_export)
+
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(run=_db)
@@ -275,10 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from app.observability import configure_logging
+
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO, get_settings().log_format == "json")
     # One line per HTTP request from the replay client drowns what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

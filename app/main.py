@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import alerts, deadletter, health, ingest, live, posts
+from app.api import alerts, briefing, deadletter, errors, health, incidents, ingest, live, posts, rumours
 from app.config import Settings, get_settings
+from app.observability import install_metrics
 from app.services import Services
 
 
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    for module in (health, posts, alerts, deadletter, ingest, live):
+    for module in (health, posts, alerts, rumours, incidents, briefing, deadletter, ingest, live):
         app.include_router(module.router)
+    errors.install(app)
+    install_metrics(app)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from app.config import Settings
 from app.consumer import ConsumerWorker
 from app.db.repository import Store
+from app.db.room import RoomStore
 from app.db.session import make_engine, make_sessionmaker, upgrade
 from app.live import LiveHub
 from app.pipeline.alerts import Alert
@@ -19,6 +20,7 @@ from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.runner import Pipeline
 from app.playbooks import PlaybookSet
+from app.room.service import Room
 from streams.bus import make_bus
 from streams.bus.base import Bus
 from streams.formats import Pseudonymiser
@@ -52,12 +54,15 @@ class Services:
     playbooks: PlaybookSet
     worker: ConsumerWorker
     pseudonymiser: Pseudonymiser
+    room: Room
 
     @classmethod
     def start(cls, settings: Settings, loop: asyncio.AbstractEventLoop) -> Services:
         engine = make_engine(settings.database_url)
         upgrade(engine)
-        store = Store(make_sessionmaker(engine))
+        sessions = make_sessionmaker(engine)
+        store = Store(sessions)
+        room = Room(store, RoomStore(sessions), PlaybookSet.load(settings.playbook_dir))
         topics = [settings.topic_posts, settings.topic_deadletter, settings.topic_alerts]
         bus = make_bus(settings.kafka_bootstrap_servers)
         if settings.uses_kafka:
@@ -68,7 +73,7 @@ class Services:
         hub.bind(loop)
         geocode = nominatim_geocoder(settings.geocoder_url) if settings.geocoder_url else None
 
-        playbooks = PlaybookSet.load(settings.playbook_dir)
+        playbooks = room.playbooks
 
         def push_posts(posts: list[Post]) -> None:
             for post in posts:
@@ -80,6 +85,9 @@ class Services:
                 hub.publish("alert", body)
                 bus.publish(settings.topic_alerts, alert.model_dump_json().encode(), alert.id.encode())
             bus.flush(30)
+            # Open incidents that collect alerts of their area take these in (a store step, not a detector).
+            for incident_id in room.room.auto_link(alerts):
+                hub.publish("incident", {"incident_id": incident_id})
 
         pipeline = Pipeline(
             store,
@@ -105,6 +113,7 @@ class Services:
             playbooks=playbooks,
             worker=worker,
             pseudonymiser=partial(pseudonymise, key=settings.pseudonym_key_bytes),
+            room=room,
         )
 
     def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""Alerts from the detectors (latest revision each), their history, and the rumour cases among them."""
+"""Alerts from the detectors (latest revision each) and their history. Rumour cases: ``app.api.rumours``."""
 
 from __future__ import annotations
 
@@ -55,17 +55,3 @@ def get_alert(alert_id: str, services: ServicesDep, user: CurrentUser) -> Alert:
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id!r}")
     return alert
-
-
-@router.get("/rumours", response_model=AlertPage)
-def list_rumours(
-    services: ServicesDep,
-    user: CurrentUser,
-    since: Annotated[datetime | None, Query()] = None,
-    area: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> AlertPage:
-    """Rumour cases: claim clusters the rumour detector flagged, newest activity first."""
-    query = AlertQuery(kind=AlertKind.RUMOUR, since=since, area=area, limit=limit, offset=offset)
-    return _page(services, query)

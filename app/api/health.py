@@ -18,9 +18,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> JSONResponse:
-    """Ready to take traffic: the database answers and the consumer is running and not failing."""
+    """Ready: the database answers, the bus is reachable, the consumer runs and is not failing."""
     checks = {
         "database": services.database_ok(),
+        "bus": services.bus.reachable(1.0),
         "consumer": services.worker.is_alive() and services.worker.healthy,
     }
     body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks}
@@ -31,8 +32,11 @@ def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/api/status")
 def status(services: ServicesDep, user: CurrentUser) -> dict[str, object]:
-    """Counts and lag since start, and what Signaal cannot see."""
+    """Counts and lag since start, posts per minute per source, and what Signaal cannot see."""
+    clock = services.room.clock()
     return {
+        "stream_clock": clock.isoformat(),
+        "sources": services.room.room.source_rates(clock),
         "bus": "kafka" if services.settings.uses_kafka else "in-process",
         "pipeline": services.pipeline.stats.snapshot(),
         "live_clients": services.hub.client_count,

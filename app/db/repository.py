@@ -314,6 +314,11 @@ class Store:
             )
             return [Alert.model_validate(row.body) for row in rows]
 
+    def alert_counts(self) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(select(AlertRow.kind, func.count()).group_by(AlertRow.kind)).all()
+            return {str(kind): int(n) for kind, n in rows}
+
     def count_posts(self) -> int:
         with self._sessions() as session:
             return session.scalar(select(func.count()).select_from(PostRow)) or 0

@@ -7,6 +7,7 @@ the service has stored what it polled.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -115,6 +116,19 @@ class KafkaBus:
                 f"({counts}): {type(first).__name__}: {first}",
                 topics,
             ) from first
+
+    def reachable(self, timeout_s: float = 1.0) -> bool:
+        """A broker of the bootstrap list accepts a TCP connection. Shallow on purpose: readiness probes
+        run often, and a metadata round trip through kafka-python can block for its full timeouts."""
+        for server in self._servers:
+            host, _, port = server.rpartition(":")
+            address = (host.strip("[]") or "localhost", int(port) if port.isdigit() else 9092)
+            try:
+                with socket.create_connection(address, timeout=timeout_s):
+                    return True
+            except (OSError, ValueError):
+                continue
+        return False
 
     def consumer(self, topics: list[str], group: str) -> KafkaBusConsumer:
         return KafkaBusConsumer(

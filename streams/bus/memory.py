@@ -73,6 +73,9 @@ class MemoryBus:
         with self._lock:
             self._topic(topic, partitions)
 
+    def reachable(self, timeout_s: float = 1.0) -> bool:
+        return True  # in-process: there while the process is
+
     def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None:
         with self._lock:
             self._check_open()

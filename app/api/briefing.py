@@ -1,0 +1,72 @@
+"""The room's briefing mark: the wall shows what is new or changed since the last briefing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict
+
+from app.deps import CurrentUser, ServicesDep
+from app.pipeline.alerts import Alert
+from app.room.models import AuditEntry, CycleEntry
+
+router = APIRouter(prefix="/api/briefing", tags=["briefing"])
+
+
+class Briefing(BaseModel):
+    at: datetime | None
+    by: str | None
+
+
+class BriefingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: datetime | None = None
+
+
+class Changes(BaseModel):
+    since: datetime | None
+    new_alerts: list[Alert]
+    updated_alerts: list[Alert]
+    case_changes: list[AuditEntry]
+    entries: list[CycleEntry]
+
+
+@router.get("", response_model=Briefing)
+def get_briefing(services: ServicesDep, user: CurrentUser) -> Briefing:
+    mark = services.room.room.briefing()
+    if mark is None:
+        return Briefing(at=None, by=None)
+    return Briefing(at=datetime.fromisoformat(str(mark.detail["at"])), by=mark.actor)
+
+
+@router.post("", response_model=Briefing)
+def set_briefing(briefing: BriefingIn, services: ServicesDep, user: CurrentUser) -> Briefing:
+    """Mark a briefing (wall-clock time; now if none is given)."""
+    at = briefing.at or datetime.now(UTC)
+    if at.tzinfo is None:
+        raise HTTPException(422, "at needs a zone, e.g. 2026-11-26T21:00:00+01:00")
+    services.room.room.record(user.name, "briefing", "room", {"at": at.astimezone(UTC).isoformat()})
+    services.hub.publish("briefing", {"at": at.isoformat(), "by": user.name})
+    return Briefing(at=at, by=user.name)
+
+
+@router.get("/changes", response_model=Changes)
+def changes(services: ServicesDep, user: CurrentUser, since: datetime | None = None) -> Changes:
+    """New and changed alerts, rumour-case changes and cycle entries since ``since`` or the last briefing."""
+    if since is None:
+        mark = services.room.room.briefing()
+        since = datetime.fromisoformat(str(mark.detail["at"])) if mark else None
+    if since is None:
+        return Changes(since=None, new_alerts=[], updated_alerts=[], case_changes=[], entries=[])
+    if since.tzinfo is None:
+        raise HTTPException(422, "since needs a zone")
+    new, updated = services.room.room.alerts_since(since)
+    case_changes = [e for e in services.room.room.audit_for(since=since) if e.subject.startswith("rumour:")]
+    return Changes(
+        since=since,
+        new_alerts=new,
+        updated_alerts=updated,
+        case_changes=case_changes,
+        entries=services.room.room.entries_since(since),
+    )

@@ -1,0 +1,17 @@
+"""How the room's refusals reach a client: unknown -> 404, stale or colliding -> 409, not allowed -> 422."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.db.room import Conflict, Invalid, NotFound
+
+
+def install(app: FastAPI) -> None:
+    for error, status in ((NotFound, 404), (Conflict, 409), (Invalid, 422)):
+
+        async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+
+        app.add_exception_handler(error, handler)

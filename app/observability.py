@@ -1,0 +1,109 @@
+"""What operators watch: Prometheus metrics on ``/metrics`` and structured (JSON) logs.
+
+Counters of the pipeline are read from its own statistics at scrape time (a custom collector), so the hot
+path keeps no second set of counters. Each app gets its own registry: tests build many apps in one process,
+and the global registry would refuse the second one's metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+_PIPELINE_COUNTERS = {
+    "received": "posts and records taken from the bus",
+    "stored": "posts stored for the first time",
+    "duplicates": "posts already stored (redelivered or replayed)",
+    "rejected": "records dead-lettered",
+    "alert_updates": "alert revisions produced by the detectors",
+}
+
+
+class ServiceCollector(Collector):
+    def __init__(self, services: Callable[[], Services | None]) -> None:
+        self._services = services
+
+    def collect(self) -> Iterator[Metric]:
+        services = self._services()
+        if services is None:
+            return
+        stats = services.pipeline.stats.snapshot()
+        for name, help_text in _PIPELINE_COUNTERS.items():
+            counter = CounterMetricFamily(f"signaal_pipeline_{name}", help_text)
+            counter.add_metric([], float(stats[name]))  # type: ignore[arg-type]
+            yield counter
+        lag = GaugeMetricFamily("signaal_ingest_lag_seconds", "bus-to-storage delay of the last batch")
+        lag.add_metric([], float(stats["ingest_lag_seconds"] or 0.0))  # type: ignore[arg-type]
+        yield lag
+        healthy = GaugeMetricFamily("signaal_consumer_healthy", "1 while the consumer processes batches")
+        healthy.add_metric([], 1.0 if services.worker.is_alive() and services.worker.healthy else 0.0)
+        yield healthy
+        clients = GaugeMetricFamily("signaal_live_clients", "WebSocket clients connected")
+        clients.add_metric([], float(services.hub.client_count))
+        yield clients
+        alerts = GaugeMetricFamily("signaal_alerts", "alerts stored, by kind", labels=["kind"])
+        for kind, count in services.store.alert_counts().items():
+            alerts.add_metric([kind], float(count))
+        yield alerts
+
+
+def install_metrics(app: FastAPI) -> None:
+    registry = CollectorRegistry()
+    registry.register(ServiceCollector(lambda: getattr(app.state, "services", None)))
+    latency = Histogram(
+        "signaal_http_request_seconds",
+        "HTTP request duration by route template and status",
+        ["method", "route", "status"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    )
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route's template, never the raw path: ids in paths would make unbounded label sets.
+        template = getattr(route, "path", "unmatched")
+        latency.labels(request.method, template, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def configure_logging(level: int, json_logs: bool) -> None:
+    """Text for people at a terminal; one JSON object per line for log collectors (``SIGNAAL_LOG_FORMAT``)."""
+    handler = logging.StreamHandler()
+    if json_logs:
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's own loggers carry their own handlers; route them through ours so every line has one format.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True

@@ -1,0 +1,206 @@
+"""The crisis room's use cases on top of storage: analysis drafts, advice from playbooks, measured effects,
+the dossier. Routes and the ``signaal export`` command call these; they hold no state of their own.
+
+Time: during a replay the stream's clock is years behind the wall clock, so everything that compares
+actions with posts uses :meth:`Room.clock` — the newest post's time when the stream lags by more than
+:data:`REPLAY_LAG`, else now.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.db.repository import PostQuery, Store
+from app.db.room import Invalid, NotFound, RoomStore, case_subject, incident_subject
+from app.playbooks import Lexicon, Playbook, PlaybookSet, Template
+from app.room import analysis, effects
+from app.room.models import (
+    AdviseBody,
+    AnalyseBody,
+    ChecklistItem,
+    CycleEntry,
+    CycleStep,
+    Dossier,
+    DossierPost,
+    Effect,
+    EntryIn,
+    IncidentDetail,
+    SpreadPoint,
+)
+from streams.post import Post
+
+REPLAY_LAG = timedelta(minutes=30)
+MAX_ANALYSED_POSTS = 20_000
+VOLUME_BUCKET_MINUTES = 10
+
+
+class Room:
+    def __init__(self, store: Store, room: RoomStore, playbooks: PlaybookSet) -> None:
+        self.store = store
+        self.room = room
+        self.playbooks = playbooks
+
+    # --- time --------------------------------------------------------------------------------------------
+
+    def clock(self) -> datetime:
+        now = datetime.now(UTC)
+        latest = self.room.latest_post_time()
+        return latest if latest is not None and now - latest > REPLAY_LAG else now
+
+    # --- incidents ---------------------------------------------------------------------------------------
+
+    def detail(self, incident_id: int) -> IncidentDetail:
+        incident = self.room.incident(incident_id)
+        alerts = [a for a in (self.store.get_alert(i) for i in incident.alert_ids) if a is not None]
+        cases = []
+        for case_id in incident.case_ids:
+            try:
+                cases.append(self.room.get_case(case_id))
+            except NotFound:
+                continue
+        return IncidentDetail(
+            **incident.model_dump(), alerts=alerts, cases=cases, entries=self.room.entries(incident_id)
+        )
+
+    def playbook_for(self, incident_id: int) -> Playbook | None:
+        """The incident's own playbook, else the one most of its alerts fall under."""
+        detail = self.detail(incident_id)
+        if detail.playbook:
+            return self.playbooks.get(detail.playbook)
+        votes = Counter(a.playbook for a in detail.alerts if a.playbook)
+        return self.playbooks.get(votes.most_common(1)[0][0]) if votes else None
+
+    def _posts_between(self, start: datetime, end: datetime, area: str | None) -> list[Post]:
+        _, posts = self.store.find_posts(
+            PostQuery(since=start, until=end, area=area, limit=MAX_ANALYSED_POSTS)
+        )
+        return sorted(posts, key=lambda p: p.created_at)
+
+    def analysis_draft(self, incident_id: int, hours: float = 2.0) -> AnalyseBody:
+        detail = self.detail(incident_id)
+        end = self.clock()
+        start = end - timedelta(hours=hours)
+        posts = self._posts_between(start, end + timedelta(microseconds=1), detail.area)  # the newest counts
+        return analysis.snapshot(
+            posts,
+            detail.alerts,
+            detail.cases,
+            window=(start, end),
+            escalation_terms=self.playbooks.lexicon(Lexicon.ESCALATION),
+        )
+
+    def advice_draft(self, incident_id: int, lang: str = "nl") -> AdviseBody:
+        playbook = self.playbook_for(incident_id)
+        if playbook is None:
+            return AdviseBody()
+        items = [ChecklistItem(item=getattr(advice, lang)) for advice in playbook.advice]
+        return AdviseBody(checklist=items, playbook=playbook.id)
+
+    def templates(self, incident_id: int) -> list[Template]:
+        playbook = self.playbook_for(incident_id)
+        seen = {t.id for t in playbook.templates} if playbook else set()
+        rest = [t for p in self.playbooks.playbooks for t in p.templates if t.id not in seen]
+        return [*(playbook.templates if playbook else ()), *rest]
+
+    def rumour_spread(self, case_ids: list[str]) -> list[SpreadPoint]:
+        points: Counter[datetime] = Counter()
+        for case_id in case_ids:
+            try:
+                for point in self.room.case_detail(case_id).spread:
+                    points[point.start] += point.count
+            except NotFound:
+                continue
+        return [SpreadPoint(start=s, count=n) for s, n in sorted(points.items())]
+
+    def effect(self, entry: CycleEntry) -> Effect:
+        if entry.step != CycleStep.ACT:
+            raise Invalid("effects are measured for 'act' entries")
+        incident = self.room.incident(entry.incident_id)
+        at = entry.effective_at
+        window = effects.WINDOW
+        return effects.measure(
+            at,
+            self._posts_between(at - window, at, incident.area),
+            self._posts_between(at, at + window, incident.area),
+            self.rumour_spread(incident.case_ids),
+            self.clock(),
+            window,
+        )
+
+    def effects(self, incident_id: int) -> dict[str, Effect]:
+        return {e.entry_id: self.effect(e) for e in self.room.entries(incident_id) if e.step == CycleStep.ACT}
+
+    def add_entry(self, incident_id: int, entry: EntryIn, actor: str) -> CycleEntry:
+        def measured(body: dict[str, Any]) -> dict[str, Any]:
+            if entry.step != CycleStep.EVALUATE:
+                return body
+            action = self.room.entry(body["action_entry_id"])
+            if action.incident_id != incident_id:
+                raise Invalid("an evaluation measures an action of the same incident")
+            return {**body, "effect": self.effect(action).model_dump(mode="json")}
+
+        return self.room.add_entry(incident_id, entry, actor, self.clock(), body_fixup=measured)
+
+    # --- the dossier -------------------------------------------------------------------------------------
+
+    def dossier(self, incident_id: int, actor: str) -> Dossier:
+        """Everything about one incident for its evaluation. Making it is itself audited."""
+        self.room.record(actor, "exported", incident_subject(incident_id), {})
+        detail = self.detail(incident_id)
+        cases = [self.room.case_detail(c.case_id) for c in detail.cases]
+        revisions = [r for a in detail.alerts for r in self.store.alert_history(a.id)]
+        entries = self.room.entries(incident_id, all_versions=True)
+
+        times = [a.first_seen for a in detail.alerts] + [a.updated_at for a in detail.alerts]
+        times += [e.effective_at for e in entries]
+        window = (min(times), max(times)) if times else None
+
+        volume: list[SpreadPoint] = []
+        if window is not None:
+            points, _ = self.store.volume(
+                PostQuery(
+                    since=window[0] - timedelta(hours=1),
+                    until=window[1] + timedelta(hours=1),
+                    area=detail.area,
+                ),
+                VOLUME_BUCKET_MINUTES * 60,
+            )
+            volume = [SpreadPoint(start=s, count=n) for s, n in points]
+
+        keys = {e.key for a in detail.alerts for e in a.examples}
+        keys |= {k for a in detail.alerts for k in a.member_ids}
+        keys |= {k for c in cases for k in c.member_keys}
+        posts = self.room.posts(keys)
+
+        subjects = [incident_subject(incident_id)] + [case_subject(c.case_id) for c in cases]
+        subjects += [case_subject(m) for c in cases for m in c.merged_from]
+        return Dossier(
+            generated_at=datetime.now(UTC),
+            generated_by=actor,
+            incident=self.room.incident(incident_id),
+            window=window,
+            alerts=detail.alerts,
+            alert_revisions=revisions,
+            cases=cases,
+            entries=entries,
+            volume=volume,
+            volume_bucket_minutes=VOLUME_BUCKET_MINUTES,
+            posts=[_dossier_post(p) for p in sorted(posts.values(), key=lambda p: p.created_at)],
+            audit=self.room.audit_for(subjects),
+            audit_chain_ok=self.room.verify_audit().ok,
+        )
+
+
+def _dossier_post(post: Post) -> DossierPost:
+    return DossierPost(
+        key=post.key,
+        created_at=post.created_at,
+        author=post.author,
+        text=post.text,
+        area=post.area,
+        lat=post.coordinates.lat if post.coordinates else None,
+        lon=post.coordinates.lon if post.coordinates else None,
+        url=post.url,
+    )

@@ -1,0 +1,75 @@
+"""Operators' view: Prometheus metrics reflect what the pipeline did, logs can be JSON lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.config import Settings
+from app.main import create_app
+from app.observability import configure_logging
+from tests.app.test_api import native, wait_until_processed
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'metrics.db'}", kafka_bootstrap_servers=None, _env_file=None
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_posts_in_out_and_rejected(client: TestClient) -> None:
+    before = samples(client)
+    assert before[("signaal_pipeline_received_total", ())] == 0
+    client.post("/api/ingest", content="\n".join([native("1"), native("2"), native("1"), "{broken"]))
+    wait_until_processed(client, 3)
+    deadline = time.monotonic() + 30
+    while (after := samples(client))[("signaal_pipeline_rejected_total", ())] < 1:  # its own topic
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert after[("signaal_pipeline_received_total", ())] == 3
+    assert after[("signaal_pipeline_stored_total", ())] == 2
+    assert after[("signaal_pipeline_duplicates_total", ())] == 1
+    assert after[("signaal_pipeline_rejected_total", ())] == 1
+    assert after[("signaal_consumer_healthy", ())] == 1
+    ingest_calls = [
+        value
+        for (name, labels), value in after.items()
+        if name == "signaal_http_request_seconds_count" and ("route", "/api/ingest") in labels
+    ]
+    assert ingest_calls == [1]
+
+
+def test_json_logs_are_one_object_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(logging.INFO, json_logs=True)
+    try:
+        logging.getLogger("signaal.test").warning("consumer lag %d", 42, extra={"topic": "signaal.posts"})
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+    finally:
+        configure_logging(logging.INFO, json_logs=False)
+    record = json.loads(line)
+    assert record["message"] == "consumer lag 42"
+    assert (record["level"], record["logger"], record["topic"]) == (
+        "WARNING",
+        "signaal.test",
+        "signaal.posts",
+    )

@@ -1,0 +1,262 @@
+"""The crisis room through the API: rumour-case workflow, incidents and their cycle, briefings, audit.
+
+Alerts are saved straight into the running service's store (what the detectors would have produced), posts
+go in through /api/ingest like any producer's; everything else is driven over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from app.config import Settings
+from app.db.tables import AuditRow
+from app.main import create_app
+from app.pipeline.alerts import Alert, AlertKind, Example, Severity
+from tests.app.test_api import wait_until_processed
+
+T0 = datetime(2012, 9, 21, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'room.db'}", kafka_bootstrap_servers=None, _env_file=None
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def ingest(client: TestClient, posts: list[tuple[str, int, str]]) -> None:
+    """(id, minutes after T0, text) posts from Haren."""
+    lines = [
+        json.dumps(
+            {
+                "platform": "scenario",
+                "id": post_id,
+                "author": f"@user{post_id}",
+                "created_at": (T0 + timedelta(minutes=minutes)).isoformat(),
+                "text": text,
+                "coordinates": {"lat": 53.17, "lon": 6.60},
+                "place": "Haren",
+            }
+        )
+        for post_id, minutes, text in posts
+    ]
+    before = client.get("/api/status").json()["pipeline"]["received"]
+    client.post("/api/ingest", content="\n".join(lines))
+    wait_until_processed(client, before + len(lines))
+
+
+def rumour(alert_id: str, members: list[str], minutes: int = 0, area: str | None = "Haren") -> Alert:
+    first = T0 + timedelta(minutes=minutes)
+    return Alert(
+        id=alert_id,
+        kind=AlertKind.RUMOUR,
+        severity=Severity.MEDIUM,
+        title=f"claim {alert_id}",
+        explanation="a claim spreads",
+        area=area,
+        first_seen=first,
+        updated_at=first + timedelta(minutes=30),
+        post_count=len(members),
+        member_ids=tuple(f"scenario:{m}" for m in members),
+        playbook="rumour",
+        examples=(Example(key=f"scenario:{members[0]}", created_at=first, text="example"),),
+        details={
+            "stance": {"support": len(members) - 1, "deny": 1, "query": 0, "comment": 0},
+            "spread_minutes": 10,
+            "spread": {first.isoformat(): len(members)},
+        },
+    )
+
+
+def save(client: TestClient, *alerts: Alert) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.store.save_alerts(alerts)
+    services.room.room.auto_link(alerts)
+
+
+def test_a_detector_case_goes_through_the_workflow_and_every_step_is_traced(client: TestClient) -> None:
+    ingest(client, [("1", 0, "Er is iemand neergestoken in Haren"), ("2", 5, "Klopt dit? neergestoken?")])
+    save(client, rumour("rumour:a", ["1", "2"]))
+
+    page = client.get("/api/rumours").json()
+    assert page["total"] == 1
+    case = page["items"][0]
+    assert (case["case_id"], case["status"], case["owner"], case["version"]) == ("rumour:a", "new", None, 0)
+
+    taken = client.post("/api/rumours/rumour:a/owner", json={"owner": "me", "version": 0}).json()
+    assert (taken["owner"], taken["version"]) == ("local", 1)
+    # Someone working from the old card is refused instead of overwriting.
+    stale = client.post("/api/rumours/rumour:a/status", json={"status": "checking", "version": 0})
+    assert stale.status_code == 409
+    checking = client.post("/api/rumours/rumour:a/status", json={"status": "checking", "version": 1}).json()
+    assert checking["status"] == "checking"
+    wrong = client.post("/api/rumours/rumour:a/status", json={"status": "answered"})
+    assert wrong.status_code == 422 and "answer" in wrong.json()["detail"]
+    backwards = client.post("/api/rumours/rumour:a/status", json={"status": "new"})
+    assert backwards.status_code == 422
+    client.post("/api/rumours/rumour:a/status", json={"status": "denied", "reason": "police: no stabbing"})
+    client.post("/api/rumours/rumour:a/notes", json={"text": "Politie bevestigt: <b>geen</b> steekpartij"})
+    answered = client.post(
+        "/api/rumours/rumour:a/answer",
+        json={
+            "text": "Er is niemand neergestoken.",
+            "channel": "social",
+            "published_at": "2012-09-21T18:20:00Z",
+        },
+    ).json()
+    assert answered["status"] == "answered"
+    assert answered["answer"]["by"] == "local"
+
+    detail = client.get("/api/rumours/rumour:a").json()
+    assert [h["action"] for h in detail["history"]] == ["owner", "status", "status", "note", "answer"]
+    assert detail["notes"][0]["detail"]["text"] == "Politie bevestigt: <b>geen</b> steekpartij"
+    assert detail["member_keys"] == ["scenario:1", "scenario:2"]
+    assert len(detail["points"]) == 2
+    assert detail["effect"]["window_minutes"] == 60
+    assert detail["effect"]["before"] == 2 and detail["effect"]["after"] == 0
+    assert client.get("/api/rumours/nothing").status_code == 404
+
+
+def test_owner_is_not_taken_over_silently(client: TestClient) -> None:
+    save(client, rumour("rumour:b", ["1"]))
+    client.post("/api/rumours/rumour:b/owner", json={"owner": "alice"})
+    refused = client.post("/api/rumours/rumour:b/owner", json={"owner": "me"})
+    assert refused.status_code == 409 and "alice" in refused.json()["detail"]
+    forced = client.post("/api/rumours/rumour:b/owner", json={"owner": "me", "force": True}).json()
+    assert forced["owner"] == "local"
+    released = client.post("/api/rumours/rumour:b/owner", json={"owner": None}).json()
+    assert released["owner"] is None
+
+
+def test_merge_split_and_flag_by_hand(client: TestClient) -> None:
+    ingest(client, [(str(i), i, f"post {i} over het leger in Haren") for i in range(1, 8)])
+    save(client, rumour("rumour:c", ["1", "2", "3"]), rumour("rumour:d", ["4", "5"], minutes=3))
+
+    merged = client.post("/api/rumours/rumour:c/merge", json={"other": "rumour:d"}).json()
+    assert merged["merged_from"] == ["rumour:d"]
+    assert merged["post_count"] == 5
+    assert merged["stance"]["deny"] == 2
+    listed = client.get("/api/rumours").json()
+    assert [c["case_id"] for c in listed["items"]] == ["rumour:c"]  # the merged one is folded in
+    assert client.post("/api/rumours/rumour:d/merge", json={"other": "rumour:c"}).status_code == 422
+
+    new = client.post("/api/rumours/rumour:c/split", json={"post_keys": ["scenario:3"], "claim": "another"})
+    assert new.status_code == 201
+    split_off = new.json()
+    assert (split_off["origin"], split_off["claim"], split_off["post_count"]) == ("manual", "another", 1)
+    assert client.get("/api/rumours/rumour:c").json()["post_count"] == 4
+
+    flagged = client.post("/api/rumours", json={"post_key": "scenario:6", "claim": "hand flagged"})
+    assert flagged.status_code == 201
+    flagged_id = flagged.json()["case_id"]
+    added = client.post("/api/rumours", json={"post_key": "scenario:7", "case_id": flagged_id}).json()
+    assert added["post_count"] == 2
+    assert client.post("/api/rumours", json={"post_key": "scenario:999"}).status_code == 404
+    assert client.get("/api/rumours").json()["total"] == 3
+
+
+def test_an_incident_goes_through_analyse_advise_act_evaluate(client: TestClient) -> None:
+    incident = client.post("/api/incidents", json={"title": "Project X Haren", "area": "Haren"}).json()
+    incident_id = incident["incident_id"]
+    ingest(
+        client,
+        [
+            (str(i), i, "Is dit waar? Rellen bij de Kruisweg?" if i % 2 else "feest bij de Kruisweg")
+            for i in range(40)
+        ],
+    )
+    save(client, rumour("rumour:e", ["1", "3", "5"]), rumour("rumour:elsewhere", ["7"], area="Zwolle"))
+    detail = client.get(f"/api/incidents/{incident_id}").json()
+    assert detail["alert_ids"] == ["rumour:e"]  # auto-linked by area; Zwolle's stays out
+    assert [c["case_id"] for c in detail["cases"]] == ["rumour:e"]
+
+    draft = client.get(f"/api/incidents/{incident_id}/drafts/analysis", params={"hours": 1}).json()
+    assert draft["figures"]["posts"] == 40
+    assert draft["figures"]["question_share"] == 0.5
+    assert set(draft["goals"]) == {"information_need", "damage_limitation", "sense_making"}
+    assert any(e["kind"] == "case" for f in draft["goals"]["sense_making"] for e in f["evidence"])
+    saved = client.post(
+        f"/api/incidents/{incident_id}/entries", json={"step": "analyse", "body": draft}
+    ).json()
+    edited_body = {**saved["body"], "summary": "Onrust rond de Kruisweg; veel vragen."}
+    edit = client.put(
+        f"/api/incidents/{incident_id}/entries/{saved['entry_id']}", json={"body": edited_body, "version": 1}
+    )
+    assert edit.json()["version"] == 2
+    stale = client.put(
+        f"/api/incidents/{incident_id}/entries/{saved['entry_id']}", json={"body": edited_body, "version": 1}
+    )
+    assert stale.status_code == 409
+    versions = client.get(f"/api/incidents/{incident_id}/entries/{saved['entry_id']}/versions").json()
+    assert [v["body"]["summary"] for v in versions] == [
+        draft["summary"],
+        "Onrust rond de Kruisweg; veel vragen.",
+    ]
+
+    advice = client.get(f"/api/incidents/{incident_id}/drafts/advice", params={"lang": "en"}).json()
+    assert advice["playbook"] == "rumour" and len(advice["checklist"]) >= 3
+    client.post(f"/api/incidents/{incident_id}/entries", json={"step": "advise", "body": advice})
+    templates = client.get(f"/api/incidents/{incident_id}/templates").json()
+    assert templates[0]["id"].startswith("rumour-")
+
+    act = client.post(
+        f"/api/incidents/{incident_id}/entries",
+        json={
+            "step": "act",
+            "body": {"channel": "social", "message": "Er zijn geen rellen.", "case_id": "rumour:e"},
+            "effective_at": "2012-09-21T18:20:00Z",
+        },
+    ).json()
+    evaluation = client.post(
+        f"/api/incidents/{incident_id}/entries",
+        json={"step": "evaluate", "body": {"action_entry_id": act["entry_id"], "comment": "vragen namen af"}},
+    ).json()
+    effect = evaluation["body"]["effect"]
+    assert (effect["posts_before"], effect["posts_after"]) == (20, 20)
+    assert effect["rumour_posts_before"] == 3
+    assert effect["question_share_before"] == 0.5
+    assert effect["complete"] is False  # the stream ends at 18:39, before the hour after the action is over
+    assert client.get(f"/api/incidents/{incident_id}/effects").json()[act["entry_id"]]["posts_after"] == 20
+
+    bad = client.post(
+        f"/api/incidents/{incident_id}/entries", json={"step": "act", "body": {"channel": "fax"}}
+    )
+    assert bad.status_code == 422
+    steps = [e["step"] for e in client.get(f"/api/incidents/{incident_id}").json()["entries"]]
+    assert sorted(steps) == sorted(["analyse", "advise", "act", "evaluate"])
+    audit = client.get(f"/api/incidents/{incident_id}/audit").json()
+    assert [a["action"] for a in audit][:2] == ["opened", "linked"]
+    assert {a["actor"] for a in audit} == {"local", "signaal"}
+
+
+def test_the_audit_chain_breaks_where_a_row_was_changed(client: TestClient) -> None:
+    save(client, rumour("rumour:f", ["1"]))
+    for text in ("one", "two", "three"):
+        client.post("/api/rumours/rumour:f/notes", json={"text": text})
+    room = client.app.state.services.room.room  # type: ignore[attr-defined]
+    assert room.verify_audit().ok
+    with room._sessions.begin() as session:
+        session.execute(update(AuditRow).where(AuditRow.seq == 2).values(detail={"text": "changed"}))
+    result = room.verify_audit()
+    assert (result.ok, result.first_bad) == (False, 2)
+
+
+def test_briefing_marks_what_changed_since(client: TestClient) -> None:
+    save(client, rumour("rumour:g", ["1"]))
+    assert client.get("/api/briefing").json() == {"at": None, "by": None}
+    mark = client.post("/api/briefing", json={}).json()
+    assert mark["by"] == "local"
+    save(client, rumour("rumour:h", ["2"]))
+    client.post("/api/rumours/rumour:g/status", json={"status": "checking"})
+    changes = client.get("/api/briefing/changes").json()
+    assert [a["id"] for a in changes["new_alerts"]] == ["rumour:h"]
+    assert [c["subject"] for c in changes["case_changes"]] == ["rumour:rumour:g"]
