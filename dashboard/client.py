@@ -154,6 +154,8 @@ def alert_order(alert: LiveAlert) -> tuple[int, float]:
 # -- wall display: rumour cases ------------------------------------------------------------------------
 MAX_CASES = 200  # cases kept: the most recently updated
 CASE_PAGE = 50
+CASE_REFRESH_MIN_S = 1.5  # at most this often after rumour alerts ...
+CASE_REFRESH_MAX_S = 30.0  # ... and at least this often
 CASE_STATUSES = ("new", "checking", "confirmed", "denied", "unfounded", "answered", "closed")
 
 
@@ -360,6 +362,8 @@ class LiveFeed:
         self._cases: dict[str, LiveCase] = {}  # latest version per rumour case id
         self._case_seen: dict[str, float] = {}  # when each case last changed here (monotonic)
         self._cases_error: str | None = None  # why the cases could not be caught up, if they could not
+        self._cases_stale = False  # a rumour alert arrived: the service's case list has changed
+        self._cases_fetched = 0.0  # when the case list was last fetched (monotonic)
         self._version = 0
 
         self._state = "connecting"
@@ -521,6 +525,8 @@ class LiveFeed:
             self.add_posts([data])
         elif kind == "alert" and isinstance(data, dict):
             self.add_alerts([data])
+            if data.get("kind") == "rumour":
+                self._cases_stale = True  # the detector's cases are not pushed as "case" messages
         elif kind == "case" and isinstance(data, dict):
             self.add_cases([data])
         # "hello" and types added later by the server need nothing from us.
@@ -606,9 +612,17 @@ class LiveFeed:
         self._catch_up_cases()
         return added
 
+    def _cases_due(self) -> bool:
+        """Re-read the case list soon after a rumour alert (new detector cases, growing counts), and now and
+        then anyway; never more than every couple of seconds."""
+        since = time.monotonic() - self._cases_fetched
+        return (self._cases_stale and since >= CASE_REFRESH_MIN_S) or since >= CASE_REFRESH_MAX_S
+
     def _catch_up_cases(self) -> None:
         # Apart from posts and alerts: a service without rumour cases must not stop the wall catching up.
         asked = time.monotonic()
+        self._cases_stale = False
+        self._cases_fetched = asked
         try:
             page = self._api.rumours(active=True, limit=CASE_PAGE)
             items = [item for item in page.get("items") or [] if isinstance(item, dict)]
@@ -684,6 +698,8 @@ class LiveFeed:
             if not caught_up and time.monotonic() >= next_try:
                 caught_up = self._try_catch_up()
                 next_try = time.monotonic() + self.backoff_max
+            elif caught_up and self._cases_due():
+                self._catch_up_cases()
 
     def _try_catch_up(self) -> bool:
         try:

@@ -350,25 +350,35 @@ def _items(changes: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
+ACTION_WORDS = {
+    "note": ("✎", "note"),
+    "merge": ("⇉", "merged with another"),
+    "merged": ("⇉", "merged into another"),
+    "split": ("⑂", "split"),
+    "flag": ("⚐", "post flagged"),
+    "answer": ("✉", "answer recorded"),
+}
+
+
 def _case_change_text(entry: Mapping[str, Any], claims: Mapping[str, str]) -> tuple[str, str]:
+    """An audit entry about a case (actions of ``app.db.room``: status, owner, note, merge, split, flag,
+    answer) as a shape and a line naming the claim."""
     subject = str(entry.get("subject") or "")
     case_id = subject.split(":", 1)[1] if subject.startswith("rumour:") else subject
     claim = claims.get(case_id) or plain(case_id, 40) or "a rumour"
-    action = plain(str(entry.get("action") or "changed"), 30)
+    action = str(entry.get("action") or "")
     detail = entry.get("detail") if isinstance(entry.get("detail"), Mapping) else {}
     actor = plain(str(entry.get("actor") or ""), 30)
-    status = detail.get("status") or detail.get("to")
-    owner = detail.get("owner", detail.get("to_owner"))
-    if isinstance(status, str) and status in CASE_MARK:
-        mark, word = case_mark(status)
+    target = detail.get("to")
+    if action == "status" and isinstance(target, str):
+        mark, word = case_mark(target)
         text = f"{word}: {claim}"
-    elif "owner" in action or "owner" in detail:
+    elif action == "owner":
         mark = "☛"
-        who = plain(str(owner), 30) if owner else "nobody"
-        text = f"owner {who}: {claim}"
+        text = f"owner {plain(str(target), 30) if target else 'none'}: {claim}"
     else:
-        mark = "✎"
-        text = f"{action.replace('_', ' ').replace('.', ' ')}: {claim}"
+        mark, word = ACTION_WORDS.get(action, ("✎", plain(action, 30).replace("_", " ") or "changed"))
+        text = f"{word}: {claim}"
     return mark, f"{text} ({actor})" if actor else text
 
 

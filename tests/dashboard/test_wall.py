@@ -224,7 +224,7 @@ def test_briefing_digest_counts_and_reads_like_the_room_talks() -> None:
                 "seq": 1,
                 "at": (NOW - timedelta(minutes=5)).isoformat(),
                 "actor": "anna",
-                "action": "case.status",
+                "action": "status",
                 "subject": "rumour:case-1",
                 "detail": {"from": "new", "to": "denied"},
             },
@@ -232,9 +232,9 @@ def test_briefing_digest_counts_and_reads_like_the_room_talks() -> None:
                 "seq": 2,
                 "at": (NOW - timedelta(minutes=4)).isoformat(),
                 "actor": "bram",
-                "action": "case.owner",
+                "action": "owner",
                 "subject": "rumour:case-2",
-                "detail": {"owner": "bram"},
+                "detail": {"to": "bram", "from": None},
             },
         ],
         "entries": [
@@ -337,6 +337,15 @@ def test_catch_up_fetches_active_cases_and_forgets_ones_closed_meanwhile(
     wait_until(lambda: {c["case_id"] for c in feed.cases()} == {"stay", "new"}, what="caught up cases")
     assert ("rumours", {"active": "true", "limit": "50"}) in api.requests
     assert feed.cases_error is None
+
+
+def test_a_rumour_alert_makes_the_feed_reread_the_detectors_cases(api: ContractApi, feed: LiveFeed) -> None:
+    # The service opens detector cases from rumour alerts without pushing a "case" message for them.
+    api.wait_for_clients(1)
+    wait_until(lambda: feed.status().connected, what="connected")
+    api.store_case(make_case("Nieuw gerucht van de detector", case_id="rumour:claim:9"))
+    api.publish_alert(make_alert("Nieuw gerucht van de detector", kind="rumour"))
+    wait_until(lambda: [c["case_id"] for c in feed.cases()] == ["rumour:claim:9"], timeout=3, what="case")
 
 
 def test_case_buffer_is_bounded() -> None:
