@@ -451,6 +451,11 @@ class LiveFeed:
         return cases[:limit] if limit is not None else cases
 
     @property
+    def caught_up(self) -> bool:
+        """The first catch-up (posts, alerts, cases) has finished: an empty list now means "none"."""
+        return self._cases_fetched > 0
+
+    @property
     def cases_error(self) -> str | None:
         """Why rumour cases could not be fetched at the last (re)connect; None when they could."""
         return self._cases_error
@@ -750,6 +755,7 @@ class Polled:
     value: Any
     fetched_at: datetime | None  # wall-clock time of the last good answer
     error: str | None
+    version: int = 0  # bumped only when the value or the error changes, so pages can skip redrawing
 
     @property
     def ok(self) -> bool:
@@ -796,10 +802,13 @@ class Poller:
             error = f"{type(exc).__name__}: {exc}"[:200]
         else:
             with self._lock:
-                self._last = Polled(value, datetime.now(UTC), None)
+                last = self._last
+                changed = value != last.value or last.error is not None
+                self._last = Polled(value, datetime.now(UTC), None, last.version + changed)
                 return self._last
         with self._lock:
-            self._last = Polled(self._last.value, self._last.fetched_at, error)
+            last = self._last
+            self._last = Polled(last.value, last.fetched_at, error, last.version + (error != last.error))
             return self._last
 
     def _run(self) -> None:

@@ -46,7 +46,8 @@ CASE_MARK = {
 }
 
 ALERT_AREA_WINDOW = timedelta(hours=1)  # an alert updated this recently marks its area on the map
-MAX_SPIKE_MARKS = 8
+MAX_SPIKE_MARKS = 6
+MARK_GROUP = timedelta(minutes=15)  # spikes starting this close together share one label
 BASE_HEIGHT = 1080  # CSS pixels the wall's type sizes are designed for; larger screens scale up
 
 
@@ -156,6 +157,8 @@ def wall_map_figure(
     )
     data = list(fig.data)
     fig = go.Figure(data=[*data[:3], ring, *data[3:]], layout=fig.layout)
+    # More margin than the live page: a ring and its word at the edge of the view must not be cut off.
+    fig.layout.map.zoom = max(5.0, fig.layout.map.zoom - 0.5)
     fig.update_layout(
         legend={
             "font": {"size": round(18 * scale), "color": theme.legend_font},
@@ -167,6 +170,16 @@ def wall_map_figure(
 
 
 # -- the volume chart ------------------------------------------------------------------------------------
+
+
+def spike_label(alert: Mapping[str, Any]) -> str:
+    """What spiked, short: the key named in the spike detector's title ("Piek in #projectxharen: 77 ..."),
+    else the area. Two spikes in one area (the town and its hashtag) must not both read "Haren"."""
+    title = plain(str(alert.get("title") or ""))
+    for prefix in ("Voorbij: piek in ", "Piek in "):
+        if title.startswith(prefix) and ":" in title:
+            return plain(title[len(prefix) :].split(":", 1)[0], 24)
+    return plain(str(alert.get("area") or ""), 24) or "all posts"
 
 
 def spike_marks(
@@ -187,10 +200,26 @@ def spike_marks(
         if end < since or start > until:
             continue
         severity = alert.get("severity") if alert.get("severity") in SEVERITY_RANK else "low"
-        label = plain(alert.get("area") or "", 24) or "all posts"
+        label = spike_label(alert)
         marks.append((max(start, since), min(max(end, start + timedelta(minutes=1)), until), severity, label))
     marks.sort(key=lambda m: (SEVERITY_RANK[m[2]], -m[0].timestamp()))
     return marks[:limit]
+
+
+def _grouped(marks: list[tuple[datetime, datetime, str, str]]) -> list[tuple[datetime, str, str]]:
+    """Marks starting within ``MARK_GROUP`` of each other share one label: ``(start, worst, text)``."""
+    groups: list[list[tuple[datetime, datetime, str, str]]] = []
+    for mark in sorted(marks):
+        if groups and mark[0] - groups[-1][0][0] <= MARK_GROUP:
+            groups[-1].append(mark)
+        else:
+            groups.append([mark])
+    out = []
+    for group in groups:
+        worst = min((m[2] for m in group), key=SEVERITY_RANK.__getitem__)
+        names = list(dict.fromkeys(f"{severity_mark(m[2])[0]} {m[3]}" for m in group))
+        out.append((group[0][0], worst, "  ".join(names)))
+    return out
 
 
 def wall_volume_figure(
@@ -201,34 +230,46 @@ def wall_volume_figure(
     since: datetime,
     scale: float = 1.0,
 ) -> go.Figure:
-    """Posts per minute, dark, with each spike alert's span shaded and named above the bars."""
+    """Posts per minute, dark. Each spike alert is a strip above the bars for as long as it lasts, in its
+    severity's colour, and a dashed line where it started, named in the top margin (shape and area)."""
     dark = volfig.DARK
     theme = dataclasses.replace(dark, font_px=round(dark.font_px * scale))
-    fig = volfig.volume_figure(points, now=now, uirevision="wall-volume", theme=theme)
+    points_list = [p for p in points if isinstance(p.get("count"), int)]
+    fig = volfig.volume_figure(points_list, now=now, uirevision="wall-volume", theme=theme)
     marks = spike_marks(alerts, since=since, until=now)
-    for index, (start, end, severity, label) in enumerate(marks):
-        colour = SEVERITY_COLOUR[severity]
-        fig.add_vrect(
+    strip = 0.05
+    for index, (start, end, severity, _label) in enumerate(sorted(marks, key=lambda m: m[0])):
+        top = 1 - index * strip
+        fig.add_shape(
+            type="rect",
+            xref="x",
+            yref="paper",
             x0=naive_local(start),
             x1=naive_local(end),
-            fillcolor=colour,
-            opacity=0.22,
+            y0=top - strip * 0.8,
+            y1=top,
+            fillcolor=SEVERITY_COLOUR[severity],
+            opacity=0.85,
             line_width=0,
-            layer="below",
         )
+    for start, severity, text in _grouped(marks):
+        colour = SEVERITY_COLOUR[severity]
+        fig.add_vline(x=naive_local(start), line={"color": colour, "width": 2, "dash": "dash"}, opacity=0.9)
         fig.add_annotation(
             x=naive_local(start),
             xanchor="left",
-            y=1 - 0.13 * (index % 3),  # staggered so neighbouring labels don't sit on each other
+            y=1,
             yref="paper",
-            yanchor="top",
-            text=escape_plotly(f"{severity_mark(severity)[0]} {label}"),
+            yanchor="bottom",
+            text=escape_plotly(text),
             showarrow=False,
             font={"size": round(15 * scale), "color": colour},
-            bgcolor="rgba(11,17,24,0.7)",
         )
-    top = round(30 * scale) if marks else 8
-    fig.update_layout(margin={"t": top})
+    if marks:
+        # Headroom above the highest bar for the strips, and a top margin for the names.
+        highest = max((int(p.get("count") or 0) for p in points_list), default=0)
+        room = 1 / (1 - strip * len(marks) - 0.03)
+        fig.update_layout(margin={"t": round(26 * scale)}, yaxis={"range": [0, max(highest, 5) * room]})
     return fig
 
 
@@ -341,6 +382,7 @@ class BriefingDigest:
         return not (self.new_alerts or self.updated_alerts or self.case_changes or self.entries)
 
 
+BRIEFING_FIRST = {"new alert": 2, "rumour": 2, "log": 1, "alert": 1}  # lines of each kind shown first
 STEP_LABEL = {"analyse": "Analysis", "advise": "Advice", "act": "Action", "evaluate": "Evaluation"}
 ENTRY_TEXT = {"analyse": "summary", "advise": "advice", "act": "message", "evaluate": "comment"}
 
@@ -402,6 +444,8 @@ def briefing_digest(
                 ChangeLine(parse_time(alert.get("updated_at")), kind, mark, f"{prefix}{word}: {title}")
             )
     for entry in audit:
+        if entry.get("action") == "merged":
+            continue  # the other half of a merge: the "merge" entry on the kept case says it
         mark, text = _case_change_text(entry, claims)
         lines.append(ChangeLine(parse_time(entry.get("at")), "rumour", mark, text))
     for entry in entries:
@@ -415,8 +459,18 @@ def briefing_digest(
             text += f": {plain(said, 140)}"
         at = parse_time(entry.get("effective_at")) or parse_time(entry.get("written_at"))
         lines.append(ChangeLine(at, "log", "✎", text))
+    # Alerts carry stream time, the room's actions wall-clock time: in a replay those don't sort together.
+    # So by kind (what the room needs first), newest first within a kind, a few of each before the rest.
     epoch = datetime.min.replace(tzinfo=UTC)
-    lines.sort(key=lambda line: line.at or epoch, reverse=True)
+    by_kind: dict[str, list[ChangeLine]] = {}
+    for line in lines:
+        by_kind.setdefault(line.kind, []).append(line)
+    for kind_lines in by_kind.values():
+        kind_lines.sort(key=lambda line: line.at or epoch, reverse=True)
+    order = ("new alert", "rumour", "log", "alert")
+    first = [line for kind in order for line in by_kind.get(kind, [])[: BRIEFING_FIRST[kind]]]
+    rest = [line for kind in order for line in by_kind.get(kind, [])[BRIEFING_FIRST[kind] :]]
+    lines = first + rest
     return BriefingDigest(
         since=parse_time(changes.get("since")),
         new_alerts=len(new),

@@ -50,9 +50,9 @@ dash.register_page(__name__, path="/wall", title="Signaal · Wall", name="Wall")
 
 BLIND_SPOT = "closed groups, private accounts and messaging apps (WhatsApp, Telegram) are not seen"
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False, "displayModeBar": False, "staticPlot": False}
-TICKER_LINES = 6
-RUMOUR_LINES = 5
-BRIEFING_LINES = 6
+TICKER_LINES = 12  # as many as fit are shown, whole (see wall.css)
+RUMOUR_LINES = 10
+BRIEFING_LINES = 10
 VOLUME_HOURS = 3.0
 STATUS_POLL_S = 2.0
 BRIEFING_POLL_S = 2.0
@@ -89,9 +89,12 @@ def mark(symbol: str, word: str, css: str) -> html.Span:
 def ticker_items(feed: LiveFeed) -> list[html.Li]:
     alerts = ticker(feed.alerts(), now=feed.clock(), limit=TICKER_LINES)
     if not alerts:
-        return [
-            html.Li("No alerts from the detectors. Quiet, or nothing Signaal can see.", className="empty")
-        ]
+        text = (
+            "No alerts from the detectors. Quiet, or nothing Signaal can see."
+            if feed.caught_up
+            else "Catching up with the service…"
+        )
+        return [html.Li(text, className="empty")]
     return [ticker_line(a) for a in alerts]
 
 
@@ -119,8 +122,8 @@ def rumour_items(feed: LiveFeed) -> list[html.Li]:
             f"Rumour cases unavailable: {plain(why, 80)}"
             if why
             else "No open rumour cases."
-            if feed.status().connected
-            else "Rumour cases: waiting for the service."
+            if feed.caught_up
+            else "Catching up with the service…"
         )
         return [html.Li(text, className="empty")]
     return [rumour_line(c) for c in cases]
@@ -234,11 +237,9 @@ def status_line(feed: LiveFeed, polled: Polled) -> list[Any]:
     if not polled.ok and polled.error:
         parts.append(html.Span(f"status: {plain(polled.error, 60)}", className="fact stale"))
     blind = status.get("blind_spots") if status and isinstance(status.get("blind_spots"), str) else None
+    text = plain(blind, 110) if blind else BLIND_SPOT
     parts.append(
-        html.Span(
-            [html.Span("Cannot see ", className="label"), plain(blind or BLIND_SPOT, 110)],
-            className="fact blind-spot",
-        )
+        html.Span([html.Span("Blind spots: ", className="label"), text], className="fact blind-spot")
     )
     return parts
 
@@ -437,18 +438,23 @@ clientside_callback(
 )
 
 
+def _size(size: Any) -> tuple[tuple[int, int] | None, float]:
+    if isinstance(size, list | tuple) and len(size) == 3:
+        return (int(size[0]), int(size[1])), font_scale(size[2])
+    return None, 1.0
+
+
+# Two callbacks: a cheap one every tick (connection, status line, clock, heartbeat) that also decides whether
+# anything drawn has changed, and the expensive redraw, run only then. Dash drops a callback's answer when the
+# same callback fires again before it arrives, so a redraw on every tick could starve the status line on a
+# slow machine; this way the status line is never late, and the redraw happens once per change.
 @callback(
-    Output("wall-map", "figure"),
-    Output("wall-volume", "figure"),
-    Output("wall-ticker", "children"),
-    Output("wall-rumours", "children"),
-    Output("wall-briefing", "children"),
     Output("wall-status", "children"),
     Output("wall-conn", "children"),
     Output("wall-frame", "className"),
     Output("wall-clock", "children"),
-    Output("wall-seen", "data"),
     Output("wall-beat", "data"),
+    Output("wall-seen", "data"),
     Input("wall-tick", "n_intervals"),
     State("wall-seen", "data"),
     State("wall-size", "data"),
@@ -459,43 +465,46 @@ def refresh(
 ) -> tuple[Any, ...]:
     settings = current_settings()
     feed = _feed(settings)
-    feed_status = feed.status()
-    conn, frame = connection(feed_status)
-    polled = _status(settings)
+    conn, frame = connection(feed.status())
     changes = _changes(settings, since)
-    always = (
-        status_line(feed, polled),
+    map_size, scale = _size(size)
+    # What is drawn changes with the feed, the minute (ages, the chart's window), the screen, the briefing.
+    current = f"{feed.version}@{datetime.now(UTC):%H%M}@{map_size}@{scale:.2f}@{changes.version}"
+    return (
+        status_line(feed, _status(settings)),
         conn,
         frame,
         wall_clock(feed),
+        tick or 0,
+        no_update if current == seen else current,
     )
-    map_size = None
-    scale = 1.0
-    if isinstance(size, list | tuple) and len(size) == 3:
-        map_size = (int(size[0]), int(size[1]))
-        scale = font_scale(size[2])
-    # Figures and lists only when something changed: the feed, the minute (ages, the chart's window), the
-    # screen, the briefing answer.
-    current = (
-        f"{feed.version}@{datetime.now(UTC):%H%M}@{map_size}@{scale:.2f}@{changes.fetched_at}@{changes.error}"
-    )
-    beat = tick or 0
-    if current == seen:
-        return no_update, no_update, no_update, no_update, no_update, *always, no_update, beat
+
+
+@callback(
+    Output("wall-map", "figure"),
+    Output("wall-volume", "figure"),
+    Output("wall-ticker", "children"),
+    Output("wall-rumours", "children"),
+    Output("wall-briefing", "children"),
+    Input("wall-seen", "data"),
+    State("wall-size", "data"),
+    State("wall-since", "data"),
+    prevent_initial_call=True,
+)
+def redraw(_seen: str | None, size: list[int] | None = None, since: str | None = None) -> tuple[Any, ...]:
+    settings = current_settings()
+    feed = _feed(settings)
+    map_size, scale = _size(size)
     full = _map(feed, settings, map_size, scale)
     patch = Patch()  # the outline layers are the bulk of the figure and never change
     patch["data"] = [trace.to_plotly_json() for trace in full.data]
     patch["layout"]["map"]["center"] = full.layout.map.center.to_plotly_json()
     patch["layout"]["map"]["zoom"] = full.layout.map.zoom
     patch["layout"]["legend"] = full.layout.legend.to_plotly_json()
-    map_out: Any = patch if seen else full
     return (
-        map_out,
+        patch,
         _volume(feed, scale),
         ticker_items(feed),
         rumour_items(feed),
-        briefing_panel(changes, feed, since),
-        *always,
-        current,
-        beat,
+        briefing_panel(_changes(settings, since), feed, since),
     )

@@ -39,6 +39,7 @@ from dashboard.figures.wall import (
     lag_level,
     platform_rates,
     source_rates,
+    spike_label,
     spike_marks,
     stream_note,
     ticker,
@@ -55,9 +56,9 @@ XSS = '<img src=x onerror="window.__xss=1">'
 PLACES = (Place("Groningen", 53.219, 6.567, 244807), Place("Haren", 53.172, 6.609, 9375))
 
 
-def alert(**kwargs: Any) -> dict[str, Any]:
+def alert(title: str = "Piek in Haren: 40 berichten in 10 minuten", **kwargs: Any) -> dict[str, Any]:
     kwargs.setdefault("updated_at", NOW - timedelta(minutes=5))
-    raw = make_alert(**kwargs)
+    raw = make_alert(title, **kwargs)
     normalised = normalise_alert(raw)
     assert normalised is not None
     return dict(normalised)
@@ -132,7 +133,13 @@ def test_spike_marks_cover_spike_alerts_in_the_window_only() -> None:
         "first_seen": (NOW - timedelta(minutes=20)).isoformat(),
     }
     over = {
-        **alert(kind="spike", severity="critical", area="Groningen", updated_at=NOW - timedelta(minutes=70)),
+        **alert(
+            "Voorbij: piek in Groningen: tot 80 in 10 min",
+            kind="spike",
+            severity="critical",
+            area="Groningen",
+            updated_at=NOW - timedelta(minutes=70),
+        ),
         "first_seen": (NOW - timedelta(minutes=100)).isoformat(),
         "closed": True,
     }
@@ -144,11 +151,21 @@ def test_spike_marks_cover_spike_alerts_in_the_window_only() -> None:
     assert marks[1][1] == NOW  # a growing one runs to now
 
 
+def test_spike_label_names_what_spiked() -> None:
+    assert spike_label({"title": "Piek in #projectxharen: 77 berichten", "area": "Haren"}) == "#projectxharen"
+    assert spike_label({"title": "Voorbij: piek in alle berichten: tot 48", "area": None}) == "alle berichten"
+    assert spike_label({"title": "Iets anders", "area": "Haren"}) == "Haren"
+    assert spike_label({"title": "", "area": None}) == "all posts"
+
+
 def test_volume_chart_shades_spikes_and_escapes_their_labels() -> None:
     points = [{"start": NOW - timedelta(minutes=m), "count": 5} for m in range(60)]
-    hostile = {**alert(kind="spike", area=HOSTILE[1]), "first_seen": (NOW - timedelta(minutes=9)).isoformat()}
+    hostile = {
+        **alert(f"Piek in {HOSTILE[1]}: 12 berichten", kind="spike", area=HOSTILE[1]),
+        "first_seen": (NOW - timedelta(minutes=9)).isoformat(),
+    }
     fig = wall_volume_figure(points, [hostile], now=NOW, since=NOW - timedelta(hours=3), scale=1.0)
-    assert len(fig.layout.shapes) == 1
+    assert len(fig.layout.shapes) == 2  # the strip for its duration and the line where it started
     [note] = fig.layout.annotations
     assert "<img" not in note.text and "&lt;img" in note.text
     assert not OUR_TAGS.search(note.text)
@@ -253,12 +270,15 @@ def test_briefing_digest_counts_and_reads_like_the_room_talks() -> None:
     digest = briefing_digest(changes, claims={"case-1": "Gif in het water"})
     assert (digest.new_alerts, digest.updated_alerts, digest.case_changes, digest.entries) == (1, 1, 2, 1)
     assert digest.since == since and not digest.empty
-    lines = [line.text for line in digest.lines]
-    assert lines[0] == "Action by carla: Er zit geen gif in het water."
-    assert lines[1] == f"NEW CRITICAL: {XSS}"  # plain text: the page shows it as a child, React escapes it
-    assert "owner bram: case-2 (bram)" in lines
-    assert "DENIED: Gif in het water (anna)" in lines
-    assert lines[-1] == "UPDATED HIGH: Piek groeit"
+    # By kind (new alerts, rumour changes, log, updated alerts), newest first within a kind: alerts carry
+    # stream time and the room's actions wall-clock time, which don't sort together in a replay.
+    assert [line.text for line in digest.lines] == [
+        f"NEW CRITICAL: {XSS}",  # plain text: the page shows it as a child, React escapes it
+        "owner bram: case-2 (bram)",
+        "DENIED: Gif in het water (anna)",
+        "Action by carla: Er zit geen gif in het water.",
+        "UPDATED HIGH: Piek groeit",
+    ]
     assert briefing_digest(None).empty and briefing_digest({"new_alerts": "junk"}).empty
 
 
@@ -400,6 +420,12 @@ def test_poller_keeps_the_last_good_answer_through_failures() -> None:
     assert "ValueError" in (poll.poll_once().error or "")
 
 
+def test_poller_version_moves_only_when_the_answer_does() -> None:
+    poll = Poller(lambda: {"same": 1}, interval=60)
+    first = poll.poll_once().version
+    assert poll.poll_once().version == first and poll.poll_once().version == first
+
+
 # -- the page -------------------------------------------------------------------------------------------
 
 
@@ -442,33 +468,39 @@ def test_wall_refresh_shows_stranger_text_as_plain_text(app: dash.Dash, api: Con
     assert rotate.interval == page.MIN_ROTATE_S * 1000 and not rotate.disabled  # 5 s is too fast to read
 
     with app.server.test_request_context("/wall"):
-        out = page.refresh(1, None, [1200, 700, 1080], None)
-    ticker_out, rumours, seen, beat = out[2], out[3], out[9], out[10]
+        _status, conn, frame, _clock, beat, seen = page.refresh(1, None, [1200, 700, 1080], None)
+        out = page.redraw(seen, [1200, 700, 1080], None)
+    figure, _volume, ticker_out, rumours, _briefing = out
+    assert seen and beat == 1 and "LIVE" in " ".join(texts(conn)) and frame == "frame ok"
     words = texts(ticker_out) + texts(rumours)
     assert XSS in words  # one plain string child: React renders it as text
     assert "◆" in words and " NEW" in words and "no owner" in words and "anna" in words
     assert "should_never_show" not in repr(out)
     assert not any(isinstance(c, dash.dcc.Markdown) for c in _walk(ticker_out + rumours))
-    assert seen and beat == 1
+    # A patch of the traces and the view: the outline layers, the bulk of the figure, are sent once.
+    [traces] = [
+        op["params"]["value"] for op in figure.to_plotly_json()["operations"] if op["location"] == ["data"]
+    ]
+    assert len(traces) == 6
 
     # Status polled in the background: per-source rates and the blind spots appear once it has answered.
     def status_text() -> str:
         with app.server.test_request_context("/wall"):
-            return " ".join(texts(page.refresh(2, seen, [1200, 700, 1080], None)[5]))
+            return " ".join(texts(page.refresh(2, seen, [1200, 700, 1080], None)[0]))
 
     wait_until(lambda: "x 3.0/min" in status_text(), what="status poll")
     line = status_text()
     assert "mastodon 1.5/min" in line and "messaging apps" in line and "Ingest lag" in line
 
-    # Idle ticks send only the always-fresh parts.
+    # Once nothing changes, ticks refresh the status line but do not ask for a redraw.
     for tick in range(3, 60):
         with app.server.test_request_context("/wall"):
             again = page.refresh(tick, seen, [1200, 700, 1080], None)
-        if again[9] is no_update:
+        if again[5] is no_update:
             break
-        seen = again[9]
+        seen = again[5]
         time.sleep(0.1)
-    assert all(part is no_update for part in again[:5])
+    assert again[5] is no_update and again[0]
 
 
 def test_connection_chip_says_reconnecting_with_a_dashed_frame(app: dash.Dash) -> None:
