@@ -158,7 +158,7 @@ def wall_map_figure(
     data = list(fig.data)
     fig = go.Figure(data=[*data[:3], ring, *data[3:]], layout=fig.layout)
     # More margin than the live page: a ring and its word at the edge of the view must not be cut off.
-    fig.layout.map.zoom = max(5.0, fig.layout.map.zoom - 0.5)
+    fig.layout.map.zoom = max(4.0, fig.layout.map.zoom - 0.5)  # below the live page's 5: small panels
     fig.update_layout(
         legend={
             "font": {"size": round(18 * scale), "color": theme.legend_font},

@@ -418,6 +418,7 @@ clientside_callback(
     """
     function (beat) {
         window.__wallBeatAt = Date.now();
+        window.__wallTicksSinceBeat = 0;
         return window.dash_clientside.no_update;
     }
     """,
@@ -428,8 +429,11 @@ clientside_callback(
 clientside_callback(
     """
     function (_n) {
+        // Stale only if the page kept running and asking (watchdog ticks) with no answer: a browser that was
+        // merely busy (a slow GPU redrawing the map) has no ticks either, and is not "not updating".
+        window.__wallTicksSinceBeat = (window.__wallTicksSinceBeat || 0) + 1;
         const last = window.__wallBeatAt || 0;
-        const stale = last > 0 && Date.now() - last > 6000;
+        const stale = last > 0 && Date.now() - last > 8000 && window.__wallTicksSinceBeat >= 8;
         return stale ? "stale-banner on" : "stale-banner";
     }
     """,
