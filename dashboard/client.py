@@ -69,6 +69,7 @@ class LiveAlert(TypedDict):
     post_count: int
     playbook: str | None
     revision: int
+    closed: bool  # the detector's closing revision ("Voorbij"): the episode is over
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def normalise_alert(raw: Mapping[str, Any]) -> LiveAlert | None:
         post_count=count if isinstance(count, int) and not isinstance(count, bool) else 0,
         playbook=_opt_str(raw.get("playbook")),
         revision=revision,
+        closed=isinstance(raw.get("details"), Mapping) and raw["details"].get("state") == "closed",
     )
 
 
@@ -147,6 +149,71 @@ def alert_order(alert: LiveAlert) -> tuple[int, float]:
     """Sort key: most severe first, then most recently updated."""
     updated = parse_time(alert["updated_at"])
     return SEVERITIES.index(alert["severity"]), -(updated.timestamp() if updated else 0.0)
+
+
+# -- wall display: rumour cases ------------------------------------------------------------------------
+MAX_CASES = 200  # cases kept: the most recently updated
+CASE_PAGE = 50
+CASE_REFRESH_MIN_S = 1.5  # at most this often after rumour alerts ...
+CASE_REFRESH_MAX_S = 30.0  # ... and at least this often
+CASE_STATUSES = ("new", "checking", "confirmed", "denied", "unfounded", "answered", "closed")
+
+
+class LiveCase(TypedDict):
+    """The latest version of one rumour case, as the wall shows it: claim, workflow status, owner. Examples,
+    the answer's text and the merge history are not kept."""
+
+    case_id: str
+    claim: str
+    status: str
+    owner: str | None
+    severity: str | None
+    area: str | None
+    first_seen: str | None
+    updated_at: str | None
+    post_count: int
+    stance: dict[str, int]
+    merged_into: str | None
+    answered: bool
+    version: int
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def normalise_case(raw: Mapping[str, Any]) -> LiveCase | None:
+    """Keep what the rumour panel shows; a case without an id, a known status or a version is dropped."""
+    case_id, version, status = raw.get("case_id"), raw.get("version"), raw.get("status")
+    if not isinstance(case_id, str) or not case_id or status not in CASE_STATUSES:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int):
+        return None
+    claim, severity = raw.get("claim"), raw.get("severity")
+    stance = raw.get("stance") if isinstance(raw.get("stance"), Mapping) else {}
+    return LiveCase(
+        case_id=case_id[:300],
+        claim=claim[:300] if isinstance(claim, str) else "",
+        status=status,
+        owner=_opt_str(raw.get("owner")),
+        severity=severity if severity in SEVERITIES else None,
+        area=_opt_str(raw.get("area")),
+        first_seen=str(raw["first_seen"]) if parse_time(raw.get("first_seen")) else None,
+        updated_at=str(raw["updated_at"]) if parse_time(raw.get("updated_at")) else None,
+        post_count=_count(raw.get("post_count")),
+        stance={k: _count(stance.get(k)) for k in ("support", "deny", "query", "comment")},
+        merged_into=_opt_str(raw.get("merged_into")),
+        answered=isinstance(raw.get("answer"), Mapping),
+        version=version,
+    )
+
+
+def case_activity(case: LiveCase) -> float:
+    updated = parse_time(case["updated_at"]) or parse_time(case["first_seen"])
+    return updated.timestamp() if updated else 0.0
+
+
+# -- end of the wall display's rumour cases ------------------------------------------------------------
 
 
 def ws_url_for(api_url: str) -> str:
@@ -236,6 +303,24 @@ class ApiClient:
         params = {"since": iso(since), "until": iso(until) if until else None, "bucket": bucket}
         return self._get("/api/stats/volume", params)
 
+    # -- wall display: rumour cases, service status, briefing --------------------------------------------
+    def rumours(self, *, active: bool = True, limit: int = CASE_PAGE) -> dict[str, Any]:
+        """Rumour cases, most recent activity first; ``active`` leaves out closed and merged ones."""
+        return self._get("/api/rumours", {"active": "true" if active else "false", "limit": limit})
+
+    def status(self) -> dict[str, Any]:
+        """Pipeline counts and ingest lag, posts per minute per source, the stream's clock, blind spots."""
+        return self._get("/api/status")
+
+    def briefing(self) -> dict[str, Any]:
+        """The room's latest briefing: ``{"at": iso | None, "by": str | None}``."""
+        return self._get("/api/briefing")
+
+    def briefing_changes(self, *, since: datetime | None = None) -> dict[str, Any]:
+        """New and updated alerts, case changes and cycle entries since ``since`` (default: the latest
+        briefing)."""
+        return self._get("/api/briefing/changes", {"since": iso(since) if since else None})
+
 
 class LiveFeed:
     """Background WebSocket consumer with REST catch-up, a bounded post buffer and a per-minute counter."""
@@ -252,6 +337,7 @@ class LiveFeed:
         http_timeout: float = 5.0,
         counter_horizon: timedelta = timedelta(hours=24),
         max_alerts: int = MAX_ALERTS,
+        max_cases: int = MAX_CASES,
     ):
         self.api_url = api_url.rstrip("/")
         self.ws_url = ws_url_for(self.api_url)
@@ -272,6 +358,12 @@ class LiveFeed:
         self._minutes: dict[datetime, int] = {}
         self.max_alerts = max_alerts
         self._alerts: dict[str, LiveAlert] = {}  # latest revision per alert id
+        self.max_cases = max_cases
+        self._cases: dict[str, LiveCase] = {}  # latest version per rumour case id
+        self._case_seen: dict[str, float] = {}  # when each case last changed here (monotonic)
+        self._cases_error: str | None = None  # why the cases could not be caught up, if they could not
+        self._cases_stale = False  # a rumour alert arrived: the service's case list has changed
+        self._cases_fetched = 0.0  # when the case list was last fetched (monotonic)
         self._version = 0
 
         self._state = "connecting"
@@ -352,6 +444,22 @@ class LiveFeed:
             alerts = sorted(self._alerts.values(), key=alert_order)
         return alerts[:limit] if limit is not None else alerts
 
+    def cases(self, limit: int | None = None) -> list[LiveCase]:
+        """The latest version of each kept rumour case, most recent activity first."""
+        with self._lock:
+            cases = sorted(self._cases.values(), key=case_activity, reverse=True)
+        return cases[:limit] if limit is not None else cases
+
+    @property
+    def caught_up(self) -> bool:
+        """The first catch-up (posts, alerts, cases) has finished: an empty list now means "none"."""
+        return self._cases_fetched > 0
+
+    @property
+    def cases_error(self) -> str | None:
+        """Why rumour cases could not be fetched at the last (re)connect; None when they could."""
+        return self._cases_error
+
     def status(self) -> FeedStatus:
         with self._lock:
             current = _minute(self._clock_locked())
@@ -422,6 +530,10 @@ class LiveFeed:
             self.add_posts([data])
         elif kind == "alert" and isinstance(data, dict):
             self.add_alerts([data])
+            if data.get("kind") == "rumour":
+                self._cases_stale = True  # the detector's cases are not pushed as "case" messages
+        elif kind == "case" and isinstance(data, dict):
+            self.add_cases([data])
         # "hello" and types added later by the server need nothing from us.
 
     def add_alerts(self, raws: Iterable[Mapping[str, Any]]) -> int:
@@ -441,6 +553,29 @@ class LiveFeed:
             if len(self._alerts) > self.max_alerts:
                 newest = sorted(self._alerts.values(), key=lambda a: alert_order(a)[1])
                 self._alerts = {a["id"]: a for a in newest[: self.max_alerts]}
+            if changed:
+                self._version += 1
+        return changed
+
+    def add_cases(self, raws: Iterable[Mapping[str, Any]]) -> int:
+        """Keep the highest version per case id, like alerts; beyond ``max_cases`` the least recently
+        active cases are dropped. Returns how many cases changed."""
+        changed = 0
+        with self._lock:
+            for raw in raws:
+                case = normalise_case(raw)
+                if case is None:
+                    continue
+                known = self._cases.get(case["case_id"])
+                if known is not None and known["version"] >= case["version"]:
+                    continue
+                self._cases[case["case_id"]] = case
+                self._case_seen[case["case_id"]] = time.monotonic()
+                changed += 1
+            if len(self._cases) > self.max_cases:
+                newest = sorted(self._cases.values(), key=case_activity, reverse=True)
+                self._cases = {c["case_id"]: c for c in newest[: self.max_cases]}
+                self._case_seen = {k: v for k, v in self._case_seen.items() if k in self._cases}
             if changed:
                 self._version += 1
         return changed
@@ -479,7 +614,46 @@ class LiveFeed:
         self.seed_volume(volume.get("points") or [])
         # Alerts raised or updated while we were away; the revision check makes the overlap harmless.
         self.add_alerts(item for item in self._api.alerts().get("items") or [] if isinstance(item, dict))
+        self._catch_up_cases()
         return added
+
+    def _cases_due(self) -> bool:
+        """Re-read the case list soon after a rumour alert (new detector cases, growing counts), and now and
+        then anyway; never more than every couple of seconds."""
+        since = time.monotonic() - self._cases_fetched
+        return (self._cases_stale and since >= CASE_REFRESH_MIN_S) or since >= CASE_REFRESH_MAX_S
+
+    def _catch_up_cases(self) -> None:
+        # Apart from posts and alerts: a service without rumour cases must not stop the wall catching up.
+        asked = time.monotonic()
+        self._cases_stale = False
+        self._cases_fetched = asked
+        try:
+            page = self._api.rumours(active=True, limit=CASE_PAGE)
+            items = [item for item in page.get("items") or [] if isinstance(item, dict)]
+            total = int(page.get("total") or 0)
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError) as exc:
+            with self._lock:
+                self._cases_error = f"{type(exc).__name__}: {exc}"[:200]
+            return
+        if items and not any("case_id" in item for item in items):
+            # A service from before rumour cases answers with rumour alerts here: say so, don't show "none".
+            with self._lock:
+                self._cases_error = "this service's /api/rumours has no rumour cases (update the service)"
+            return
+        self.add_cases(items)
+        with self._lock:
+            self._cases_error = None
+            if total <= len(items):
+                # Closed or merged while we were away: not in the active list any more. A case pushed over the
+                # socket during the request is newer than the answer and stays.
+                active = {item.get("case_id") for item in items}
+                gone = [k for k in self._cases if k not in active and self._case_seen.get(k, 0.0) < asked]
+                for case_id in gone:
+                    del self._cases[case_id]
+                    self._case_seen.pop(case_id, None)
+                if gone:
+                    self._version += 1
 
     def _run(self) -> None:
         backoff = self.backoff_initial
@@ -529,6 +703,8 @@ class LiveFeed:
             if not caught_up and time.monotonic() >= next_try:
                 caught_up = self._try_catch_up()
                 next_try = time.monotonic() + self.backoff_max
+            elif caught_up and self._cases_due():
+                self._catch_up_cases()
 
     def _try_catch_up(self) -> bool:
         try:
@@ -566,3 +742,98 @@ def live_feed(api_url: str, **kwargs: Any) -> LiveFeed:
         if feed is None:
             feed = _feeds[key] = LiveFeed(api_url, **kwargs)
         return feed.start()
+
+
+# -- wall display: values polled in the background --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Polled:
+    """The last answer of a background fetch: ``value`` is the last good one (kept through failures, so the
+    wall keeps showing it, marked stale), ``error`` why the latest attempt failed."""
+
+    value: Any
+    fetched_at: datetime | None  # wall-clock time of the last good answer
+    error: str | None
+    version: int = 0  # bumped only when the value or the error changes, so pages can skip redrawing
+
+    @property
+    def ok(self) -> bool:
+        return self.fetched_at is not None and self.error is None
+
+
+class Poller:
+    """Calls ``fetch`` every ``interval`` seconds on a daemon thread, so callbacks read the last answer and
+    never wait on the network. For the slow-changing parts of the wall (status, briefing changes); what is
+    pushed over the WebSocket goes through :class:`LiveFeed`."""
+
+    def __init__(self, fetch: Any, *, interval: float = 2.0, name: str = "signaal-poller"):
+        self._fetch = fetch
+        self.interval = interval
+        self._name = name
+        self._lock = threading.Lock()
+        self._last = Polled(None, None, None)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Poller:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def get(self) -> Polled:
+        with self._lock:
+            return self._last
+
+    def poll_once(self) -> Polled:
+        try:
+            value = self._fetch()
+        except httpx.HTTPStatusError as exc:
+            error = f"HTTP {exc.response.status_code} from {exc.request.url.path}"
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError, KeyError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:200]
+        else:
+            with self._lock:
+                last = self._last
+                changed = value != last.value or last.error is not None
+                self._last = Polled(value, datetime.now(UTC), None, last.version + changed)
+                return self._last
+        with self._lock:
+            last = self._last
+            self._last = Polled(last.value, last.fetched_at, error, last.version + (error != last.error))
+            return self._last
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self.interval)
+
+
+MAX_POLLERS = 16
+_pollers: dict[tuple[int, str, str], Poller] = {}
+
+
+def poller(api_url: str, what: str, fetch: Any, *, interval: float = 2.0) -> Poller:
+    """The process's running poller ``what`` (e.g. ``"status"``) for ``api_url``, started on first use; one
+    per process however many screens show the wall. ``fetch`` gets an :class:`ApiClient`."""
+    key = (os.getpid(), api_url.rstrip("/"), what)
+    with _feeds_lock:
+        found = _pollers.get(key)
+        if found is None:
+            if len(_pollers) >= MAX_POLLERS:  # e.g. many different ?briefing= overrides: drop the oldest
+                oldest = next(iter(_pollers))
+                _pollers.pop(oldest).stop(timeout=0)
+            client = ApiClient(api_url, timeout=3.0)
+            found = _pollers[key] = Poller(lambda: fetch(client), interval=interval, name=f"signaal-{what}")
+        return found.start()
+
+
+# -- end of the wall display's polled values ---------------------------------------------------------------

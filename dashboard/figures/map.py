@@ -45,6 +45,45 @@ LABEL_MUTED = "#5b6670"
 ACTIVE_FONT_PX = 13
 CONTEXT_FONT_PX = 12
 
+
+@dataclass(frozen=True)
+class MapTheme:
+    """Colours and label sizes of the map; ``LIGHT`` is the live page's, ``DARK`` the wall display's."""
+
+    sea: str = SEA
+    land: str = LAND
+    neighbour: str = NEIGHBOUR
+    border: str = BORDER
+    coast: str = COAST
+    label: str = LABEL
+    label_muted: str = LABEL_MUTED
+    recency: tuple[str, str, str] = tuple(colour for *_, colour in RECENCY)  # type: ignore[assignment]
+    legend_bg: str = "rgba(255,255,255,0.85)"
+    legend_font: str = LABEL
+    active_font_px: float = ACTIVE_FONT_PX
+    context_font_px: float = CONTEXT_FONT_PX
+    opacity: float = 0.72
+
+
+LIGHT = MapTheme()
+# Dark and high-contrast for a room with the lights on: bright fills on near-black, names in near-white.
+# The recency colours also differ in lightness (grey < amber < light red), not only in hue.
+DARK = MapTheme(
+    sea="#0b1118",
+    land="#1b2430",
+    neighbour="#121922",
+    border="#8a9bb0",
+    coast="#2a3542",
+    label="#f4f7fa",
+    label_muted="#a9b6c4",
+    recency=("#6c7b8b", "#ffb000", "#ff5c5c"),
+    legend_bg="rgba(11,17,24,0.85)",
+    legend_font="#e8edf2",
+    active_font_px=22,
+    context_font_px=17,
+    opacity=0.8,
+)
+
 OFFLINE_STYLES: dict[str, dict[str, Any]] = {
     # plotly's own "white-bg" points MapLibre at a font server for label glyphs; with no "glyphs" URL MapLibre
     # draws them from the browser's local fonts instead, so the map works with no network at all.
@@ -56,6 +95,18 @@ OFFLINE_STYLES: dict[str, dict[str, Any]] = {
         "layers": [{"id": "background", "type": "background", "paint": {"background-color": SEA}}],
     },
 }
+
+
+def offline_style(style: str, theme: MapTheme = LIGHT) -> Any:
+    """The MapLibre style for ``style``: ours, with the theme's sea, when it is an offline one."""
+    if style not in OFFLINE_STYLES:
+        return style
+    if theme.sea == SEA:
+        return OFFLINE_STYLES[style]
+    base = OFFLINE_STYLES[style]
+    layers = [{**layer, "paint": {"background-color": theme.sea}} if layer["type"] == "background" else layer
+              for layer in base["layers"]]  # fmt: skip
+    return {**base, "id": f"{base['id']}-{theme.sea.lstrip('#')}", "layers": layers}
 
 
 EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -194,6 +245,7 @@ def choose_labels(
     radius_km: float = 8.0,
     active_max: int = 25,
     top: int = 40,
+    font_px: tuple[float, float] = (ACTIVE_FONT_PX, CONTEXT_FONT_PX),
 ) -> tuple[list[tuple[Place, int]], list[Place]]:
     """Which municipalities to name: ``(active, context)``.
 
@@ -222,8 +274,8 @@ def choose_labels(
     if zoom is None:
         return active, context
     boxes: list[tuple[float, float, float, float]] = []
-    active = [(p, n) for p, n in active if _fits(p, p.name, ACTIVE_FONT_PX, zoom, boxes)]
-    context = [p for p in context if _fits(p, p.name, CONTEXT_FONT_PX, zoom, boxes)]
+    active = [(p, n) for p, n in active if _fits(p, p.name, font_px[0], zoom, boxes)]
+    context = [p for p in context if _fits(p, p.name, font_px[1], zoom, boxes)]
     return active, context
 
 
@@ -246,7 +298,7 @@ def _label_offset_size(cells: Sequence[Cell], font_px: float) -> float:
     return max(4.0, (radius / font_px - 0.5) * 100 + 10)
 
 
-def _layers(outline: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _layers(outline: Mapping[str, Any] | None, theme: MapTheme = LIGHT) -> list[dict[str, Any]]:
     if not outline:
         return []
     features = outline.get("features", [])
@@ -259,9 +311,9 @@ def _layers(outline: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
     return [
         # A fill's outline defaults to black in plotly; neighbours get a faint coast, NL its own line layer.
-        layer(others, "fill", NEIGHBOUR, below="traces", fill={"outlinecolor": COAST}),
-        layer(country, "fill", LAND, below="traces", fill={"outlinecolor": LAND}),
-        layer(country, "line", BORDER, line={"width": 1.2}),
+        layer(others, "fill", theme.neighbour, below="traces", fill={"outlinecolor": theme.coast}),
+        layer(country, "fill", theme.land, below="traces", fill={"outlinecolor": theme.land}),
+        layer(country, "line", theme.border, line={"width": 1.2}),
     ]
 
 
@@ -274,18 +326,20 @@ def map_figure(
     now: datetime | None = None,
     size: tuple[int, int] | None = None,
     uirevision: str = "live-map",
+    theme: MapTheme = LIGHT,
 ) -> go.Figure:
     """Bubbles per ~1 km cell, coloured by the age of the cell's newest post, with municipality labels.
 
     The trace list is fixed (one trace per recency class, oldest first and possibly empty, then the
     orientation labels, then the labels of places with posts), so callers can rely on indices.
     ``size`` is the map's (width, height) in pixels, used to fit the view. ``uirevision`` keeps a user's
-    pan and zoom across refreshes; until they touch the map it follows the posts.
+    pan and zoom across refreshes; until they touch the map it follows the posts. ``theme`` sets colours
+    and label sizes (:data:`LIGHT`, :data:`DARK`).
     """
     now = now or datetime.now(UTC)
     cells = bin_posts(posts)
     traces: list[go.Scattermap] = []
-    for rank, (name, max_age, colour) in enumerate(RECENCY):
+    for rank, ((name, max_age, _), colour) in enumerate(zip(RECENCY, theme.recency, strict=True)):
         younger = [a for _, a, _ in RECENCY[rank + 1 :] if a is not None]
         mine = [
             c
@@ -299,14 +353,19 @@ def map_figure(
                 lat=[c.lat for c in mine],
                 lon=[c.lon for c in mine],
                 mode="markers",
-                marker={"size": [bubble_size(c.count) for c in mine], "color": colour, "opacity": 0.72},
+                marker={
+                    "size": [bubble_size(c.count) for c in mine],
+                    "color": colour,
+                    "opacity": theme.opacity,
+                },
                 hovertext=[_hover(c) for c in mine],
                 hoverinfo="text",
                 hoverlabel={"align": "left"},
             )
         )
     centre, zoom = fit_view(cells, size)
-    active, context = choose_labels(places, cells, zoom=zoom)
+    fonts = (theme.active_font_px, theme.context_font_px)
+    active, context = choose_labels(places, cells, zoom=zoom, font_px=fonts)
     # Names go last, so they are drawn on top of the bubbles. Not mode="text": plotly.js then derives the
     # label offset from an unset marker size, MapLibre rejects the NaN and the whole map errors out.
     traces.append(
@@ -315,10 +374,14 @@ def map_figure(
             lat=[p.lat for p in context],
             lon=[p.lon for p in context],
             mode="markers+text",
-            marker={"size": 4, "color": LABEL},
+            marker={"size": 4, "color": theme.label},
             text=[escape_plotly(p.name) for p in context],
             textposition="top center",
-            textfont={"size": CONTEXT_FONT_PX, "color": LABEL_MUTED, "family": "Open Sans Regular"},
+            textfont={
+                "size": theme.context_font_px,
+                "color": theme.label_muted,
+                "family": "Open Sans Regular",
+            },
             hoverinfo="skip",
             showlegend=False,
         )
@@ -330,12 +393,12 @@ def map_figure(
             lon=[p.lon for p, _ in active],
             mode="markers+text",
             # Invisible marker whose size only serves to push the name above the bubbles (see helper).
-            marker={"size": _label_offset_size(cells, ACTIVE_FONT_PX), "opacity": 0},
+            marker={"size": _label_offset_size(cells, theme.active_font_px), "opacity": 0},
             # Names only: MapLibre fades a label out and in whenever its text changes, so a live count in
             # it would make the busiest place's name blink with every post. Counts live in the hover.
             text=[escape_plotly(p.name) for p, _ in active],
             textposition="top center",
-            textfont={"size": ACTIVE_FONT_PX, "color": LABEL, "family": "Open Sans Bold"},
+            textfont={"size": theme.active_font_px, "color": theme.label, "family": "Open Sans Bold"},
             hoverinfo="skip",
             showlegend=False,
         )
@@ -343,10 +406,10 @@ def map_figure(
     fig = go.Figure(data=traces)
     fig.update_layout(
         map={
-            "style": OFFLINE_STYLES.get(style, style),
+            "style": offline_style(style, theme),
             "center": centre,
             "zoom": zoom,
-            "layers": _layers(outline),
+            "layers": _layers(outline, theme),
         },
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         legend={
@@ -355,10 +418,11 @@ def map_figure(
             "y": 0.99,
             "xanchor": "left",
             "yanchor": "top",
-            "bgcolor": "rgba(255,255,255,0.85)",
+            "bgcolor": theme.legend_bg,
+            "font": {"color": theme.legend_font},
             "title": {"text": "Newest post in area: "},
         },
         uirevision=uirevision,
-        paper_bgcolor=SEA,
+        paper_bgcolor=theme.sea,
     )
     return fig

@@ -7,6 +7,7 @@ API's ``/api/stats/volume`` points), ``go.Figure`` out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,12 +20,33 @@ PARTIAL = "#a9c1d3"
 GRID = "#e3e8ec"
 
 
+@dataclass(frozen=True)
+class VolumeTheme:
+    """Colours and type of the chart; ``LIGHT`` is the live page's, ``DARK`` the wall display's."""
+
+    bar: str = BAR
+    partial: str = PARTIAL
+    grid: str = GRID
+    background: str = "#ffffff"
+    ink: str = "#33414e"
+    muted: str = "#8797a6"
+    font_px: float = 12
+
+
+LIGHT = VolumeTheme()
+DARK = VolumeTheme(
+    bar="#5fb3f0", partial="#2d5573", grid="#2a3542", background="#121922", ink="#dfe6ee", muted="#9aa8b8",
+    font_px=17,
+)  # fmt: skip
+
+
 def volume_figure(
     points: Iterable[Mapping[str, Any]],
     *,
     now: datetime | None = None,
     bucket: timedelta = timedelta(minutes=1),
     uirevision: str = "live-volume",
+    theme: VolumeTheme = LIGHT,
 ) -> go.Figure:
     """Bars per bucket in local (Amsterdam) clock time; an empty series gives an empty chart that says so.
 
@@ -40,7 +62,7 @@ def volume_figure(
         rows.append((start, count))
     rows.sort()
     counts = [count for _, count in rows]
-    colours = [PARTIAL if start + bucket > now else BAR for start, _ in rows]
+    colours = [theme.partial if start + bucket > now else theme.bar for start, _ in rows]
 
     fig = go.Figure(
         go.Bar(
@@ -51,18 +73,19 @@ def volume_figure(
             name="posts per minute",
         )
     )
+    scale = theme.font_px / LIGHT.font_px
     fig.update_layout(
-        margin={"l": 44, "r": 12, "t": 8, "b": 28},
+        margin={"l": round(44 * scale), "r": 12, "t": 8, "b": round(28 * scale)},
         bargap=0.08,
-        plot_bgcolor="#ffffff",
-        paper_bgcolor="#ffffff",
+        plot_bgcolor=theme.background,
+        paper_bgcolor=theme.background,
         showlegend=False,
         uirevision=uirevision,
-        font={"size": 12, "color": "#33414e"},
+        font={"size": theme.font_px, "color": theme.ink},
         xaxis={"type": "date", "tickformat": "%H:%M", "showgrid": False, "fixedrange": True},
         yaxis={
             "title": {"text": "posts/min", "standoff": 6},
-            "gridcolor": GRID,
+            "gridcolor": theme.grid,
             "rangemode": "tozero",
             "fixedrange": True,
             "tickformat": "d",
@@ -76,7 +99,7 @@ def volume_figure(
             x=0.5,
             y=0.5,
             showarrow=False,
-            font={"size": 14, "color": "#8797a6"},
+            font={"size": round(theme.font_px * 7 / 6), "color": theme.muted},
         )
         fig.update_yaxes(range=[0, 5])
     return fig

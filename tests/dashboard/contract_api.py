@@ -3,8 +3,9 @@
 Not a mock: it is a FastAPI app served by uvicorn on 127.0.0.1 with a random port, so the dashboard's httpx
 and websockets clients do real HTTP and real WebSocket handshakes. Tests drive it from their own thread:
 ``publish`` stores a post and pushes it to connected sockets, ``store_only`` stores without pushing (a post
-missed while a client was away), ``publish_alert``/``store_alert`` do the same for alerts, ``stop``/``start``
-restart it on the same port.
+missed while a client was away), ``publish_alert``/``store_alert`` do the same for alerts and
+``publish_case``/``store_case`` for rumour cases, ``stop``/``start`` restart it on the same port. ``sources``,
+``briefing`` and ``changes`` are what ``/api/status`` and ``/api/briefing*`` answer.
 """
 
 from __future__ import annotations
@@ -99,6 +100,44 @@ def make_alert(
     }
 
 
+def make_case(
+    claim: str = "Er zou gif in het drinkwater van Haren zitten",
+    *,
+    case_id: str | None = None,
+    status: str = "new",
+    owner: str | None = None,
+    severity: str | None = "high",
+    area: str | None = "Haren",
+    post_count: int = 25,
+    version: int = 1,
+    updated_at: datetime | None = None,
+    merged_into: str | None = None,
+) -> dict[str, Any]:
+    """A RumourCase as the API serializes it (``app.room.models.RumourCase``)."""
+    n = next(_seq)
+    updated = (updated_at or datetime.now(UTC)).astimezone(UTC)
+    stamp = updated.isoformat().replace("+00:00", "Z")
+    return {
+        "case_id": case_id or f"case-{n}",
+        "origin": "detector",
+        "alert_id": f"rumour:claim:{n}",
+        "claim": claim,
+        "status": status,
+        "owner": owner,
+        "severity": severity,
+        "area": area,
+        "first_seen": stamp,
+        "updated_at": stamp,
+        "post_count": post_count,
+        "stance": {"support": post_count // 2, "deny": 2, "query": 3, "comment": 1},
+        "examples": [],
+        "merged_into": merged_into,
+        "merged_from": [],
+        "answer": None,
+        "version": version,
+    }
+
+
 def _parse(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -110,6 +149,12 @@ class ContractApi:
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
         self.alerts: dict[str, dict[str, Any]] = {}  # latest revision per id, as the service keeps them
+        self.cases: dict[str, dict[str, Any]] = {}  # latest version per case id
+        self.legacy_rumours = False  # answer /api/rumours as services before rumour cases did (rumour alerts)
+        self.sources: dict[str, float] = {}  # /api/status "sources": posts per minute per platform
+        self.ingest_lag_seconds: float | None = 0.4
+        self.briefing: dict[str, Any] = {"at": None, "by": None}
+        self.changes: dict[str, Any] = {}  # extra fields of /api/briefing/changes, e.g. "case_changes"
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._clients: set[asyncio.Queue[str | None]] = set()
@@ -174,6 +219,63 @@ class ContractApi:
                 "points": [{"start": s.isoformat(), "count": c} for s, c in sorted(counts.items())],
                 "areas": [{"area": a, "count": c} for a, c in sorted(areas.items(), key=lambda x: -x[1])],
             }
+
+        @app.get("/api/rumours")
+        def rumours(active: bool = True, limit: int = 50) -> dict[str, Any]:
+            self.requests.append(("rumours", {"active": str(active).lower(), "limit": str(limit)}))
+            if self.legacy_rumours:
+                old = [a for a in self.alerts.values() if a["kind"] == "rumour"]
+                return {"total": len(old), "items": old[:limit]}
+            with self._lock:
+                items = [
+                    c
+                    for c in self.cases.values()
+                    if not active or (c["status"] != "closed" and c["merged_into"] is None)
+                ]
+            items.sort(key=lambda c: c["updated_at"] or "", reverse=True)
+            return {"total": len(items), "items": items[: min(limit, 500)]}
+
+        @app.get("/api/status")
+        def status() -> dict[str, Any]:
+            self.requests.append(("status", {}))
+            with self._lock:
+                newest = max((p["created_at"] for p in self.posts), default=None)
+                count = len(self.posts)
+            return {
+                "bus": "in-process",
+                "pipeline": {
+                    "received": count,
+                    "stored": count,
+                    "last_post_created_at": newest,
+                    "ingest_lag_seconds": self.ingest_lag_seconds,
+                },
+                "live_clients": len(self._clients),
+                "blind_spots": "closed groups, private accounts and messaging apps (WhatsApp, Telegram) "
+                "are not seen",
+                "sources": dict(self.sources),
+                "stream_clock": newest,
+            }
+
+        @app.get("/api/briefing")
+        def briefing() -> dict[str, Any]:
+            return dict(self.briefing)
+
+        @app.get("/api/briefing/changes")
+        def briefing_changes(since: str | None = None) -> dict[str, Any]:
+            self.requests.append(("briefing_changes", {"since": since or ""}))
+            moment = _parse(since) or _parse(self.briefing.get("at"))
+            with self._lock:
+                alerts = list(self.alerts.values())
+            new = [a for a in alerts if moment is None or (_parse(a["first_seen"]) or moment) >= moment]
+            updated = [
+                a
+                for a in alerts
+                if a not in new and moment is not None and (_parse(a["updated_at"]) or moment) >= moment
+            ]
+            answer = {"since": moment.isoformat() if moment else None, "new_alerts": new,
+                      "updated_alerts": updated, "case_changes": [], "entries": []}  # fmt: skip
+            answer.update(self.changes)
+            return answer
 
         @app.websocket("/ws/live")
         async def live(websocket: WebSocket) -> None:
@@ -240,6 +342,19 @@ class ContractApi:
         self.store_alert(*alerts)
         for alert in alerts:
             self.send_raw(json.dumps({"type": "alert", "data": alert}))
+
+    def store_case(self, *cases: dict[str, Any]) -> None:
+        with self._lock:
+            for case in cases:
+                known = self.cases.get(case["case_id"])
+                if known is None or known["version"] < case["version"]:
+                    self.cases[case["case_id"]] = case
+
+    def publish_case(self, *cases: dict[str, Any]) -> None:
+        """Store and push, as the service does each time a case changes (status, owner, merge...)."""
+        self.store_case(*cases)
+        for case in cases:
+            self.send_raw(json.dumps({"type": "case", "data": case}))
 
     def send_raw(self, message: str) -> None:
         loop = self._loop

@@ -294,8 +294,7 @@ def test_csv_with_a_mapping_local_times_and_coordinates() -> None:
 def test_csv_with_unix_times_bom_and_semicolons(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(
-        "\ufeffid;author;ts;text;lang\n1;a;1721052131;eerste;nl\n2;b;1721052131.5;tweede;und\n3;c;morgen;derde;\n"
-        .encode()
+        "\ufeffid;author;ts;text;lang\n1;a;1721052131;eerste;nl\n2;b;1721052131.5;tweede;und\n3;c;morgen;derde;\n".encode()
     )
     mapping = CsvMapping(platform="twitter", created_at="ts", time_format="unix")
     posts, letters = posts_and_letters(list(iter_posts(path, "auto", pseudo, csv_mapping=mapping)))
@@ -323,7 +322,9 @@ def test_tsv_without_times_takes_them_from_tweet_ids(tmp_path: Path) -> None:
 
 def test_csv_row_that_is_not_utf8_fails_alone(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
-    path.write_bytes(b"id,author,created_at,text\n1,a,2024-07-15T12:00:00,caf\xe9\n2,b,2024-07-15T12:00:00,ok\n")
+    path.write_bytes(
+        b"id,author,created_at,text\n1,a,2024-07-15T12:00:00,caf\xe9\n2,b,2024-07-15T12:00:00,ok\n"
+    )
     posts, letters = posts_and_letters(list(iter_posts(path, "auto", pseudo)))
     assert [p.id for p in posts] == ["2"]
     assert posts[0].created_at == datetime(2024, 7, 15, 10, 0, tzinfo=UTC)  # naive: Europe/Amsterdam
