@@ -16,7 +16,7 @@ from app.db.repository import Store
 from app.db.room import RoomStore
 from app.db.session import make_engine, make_sessionmaker, upgrade
 from app.live import LiveHub
-from app.pipeline.alerts import Alert
+from app.pipeline.alerts import Alert, AlertKind
 from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.runner import Pipeline
@@ -103,6 +103,11 @@ class Services:
             # Open incidents that collect alerts of their area take these in (a store step, not a detector).
             for incident_id in room.room.auto_link(alerts):
                 hub.publish("incident", {"incident_id": incident_id})
+            # A rumour alert is a case on the board: push the case as the board shows it (with its workflow).
+            if hub.client_count:
+                for alert in alerts:
+                    if alert.kind == AlertKind.RUMOUR:
+                        hub.publish("case", room.room.get_case(alert.id).model_dump(mode="json"))
 
         pipeline = Pipeline(
             store,

@@ -310,3 +310,18 @@ def test_an_incident_exports_a_dossier_that_round_trips(client: TestClient, tmp_
         e for e in client.get(f"/api/incidents/{incident_id}/audit").json() if e["action"] == "exported"
     ]
     assert len(exports) == 3
+
+
+def test_a_rumour_alert_reaches_dashboards_as_a_case(client: TestClient) -> None:
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with client.websocket_connect("/ws/live") as websocket:
+        assert websocket.receive_json()["type"] == "hello"
+        alert = rumour("rumour:pushed", ["1"])
+        services.store.save_alerts([alert])
+        services.pipeline._on_alerts([alert])  # what the pipeline calls after storing a batch's alerts
+        kinds = {}
+        while "case" not in kinds:
+            message = websocket.receive_json()
+            kinds[message["type"]] = message["data"]
+    assert kinds["case"]["case_id"] == "rumour:pushed"
+    assert kinds["case"]["status"] == "new"
