@@ -40,8 +40,10 @@ def _dashboard(args: argparse.Namespace) -> int:
     from dashboard.app import run
 
     settings = get_settings()
+    secret = settings.dashboard_secret.get_secret_value() if settings.dashboard_secret else None
+    token = settings.dashboard_token.get_secret_value() if settings.dashboard_token else None
     run(host=args.host, port=args.port or settings.dashboard_port, api_url=args.api_url or settings.api_url,
-        map_style=settings.map_style)  # fmt: skip
+        map_style=settings.map_style, service_token=token, secret_key=secret)  # fmt: skip
     return 0
 
 

@@ -84,6 +84,16 @@ class Settings(BaseSettings):
         validation_alias="SIGNAAL_API_KEY",
         description="a producer's key for `signaal replay` to a service that requires sign-in",
     )
+    dashboard_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_DASHBOARD_TOKEN",
+        description="the dashboard's read token (`signaal token <wall account>`) when sign-in is required",
+    )
+    dashboard_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_DASHBOARD_SECRET",
+        description="signs dashboard session cookies",
+    )
     token_hours: float = Field(default=12.0, gt=0, le=24 * 90, validation_alias="SIGNAAL_TOKEN_HOURS")
     retention_days: float | None = Field(
         default=None,

@@ -7,18 +7,28 @@ built in ``dashboard/figures/``; all data comes from the Signaal API through ``d
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
 import dash
 from dash import html
 
+from dashboard import auth
+from dashboard.client import use_service_token
 from dashboard.settings import CONFIG_KEY, DashboardSettings
 
 HERE = Path(__file__).resolve().parent
 
 
-def create_app(api_url: str, *, map_style: str = "white-bg", refresh_ms: int = 1000) -> dash.Dash:
+def create_app(
+    api_url: str,
+    *,
+    map_style: str = "white-bg",
+    refresh_ms: int = 1000,
+    service_token: str | None = None,
+    secret_key: str | None = None,
+) -> dash.Dash:
     """A Dash app reading from the Signaal API at ``api_url`` (e.g. ``http://127.0.0.1:8000``).
 
     ``map_style`` is a plotly map style; the default ``white-bg`` is drawn fully offline. Styles such as
@@ -40,6 +50,10 @@ def create_app(api_url: str, *, map_style: str = "white-bg", refresh_ms: int = 1
         api_url=api_url.rstrip("/"), map_style=map_style, refresh_ms=refresh_ms
     )
     app.layout = html.Div(className="shell", children=[dash.page_container])
+    use_service_token(service_token)
+    app.server.secret_key = secret_key or secrets.token_hex(32)
+    app.server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    auth.install(app.server)
     return app
 
 

@@ -222,16 +222,39 @@ def ws_url_for(api_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws/live", "", ""))
 
 
+# The dashboard's own read access when the service requires sign-in (SIGNAAL_DASHBOARD_TOKEN, a token of an
+# account with the wall role): the shared live feed and pollers read with it. What a person does on a page
+# goes with that person's own token instead (see dashboard.auth).
+_service_token: str | None = None
+
+
+def use_service_token(token: str | None) -> None:
+    global _service_token
+    _service_token = token or None
+
+
+def auth_headers(token: str | None = None) -> dict[str, str]:
+    chosen = token or _service_token
+    return {"Authorization": f"Bearer {chosen}"} if chosen else {}
+
+
 class ApiClient:
     """Thin synchronous client of the Signaal REST API; every call has a timeout, so a hung API can't
-    hang a callback or the feed thread."""
+    hang a callback or the feed thread. ``token`` signs the calls in (default: the dashboard's own)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            headers={"User-Agent": "signaal-dashboard"},
+            headers={"User-Agent": "signaal-dashboard", **auth_headers(token)},
             transport=transport,
         )
 
@@ -662,6 +685,7 @@ class LiveFeed:
             try:
                 with connect(
                     self.ws_url,
+                    additional_headers=auth_headers(),
                     open_timeout=5,
                     close_timeout=1,
                     ping_interval=10,
