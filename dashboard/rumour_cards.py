@@ -83,6 +83,33 @@ def signature(case: Mapping[str, Any]) -> str:
     return f"{case.get('version')}|{case.get('post_count')}|{case.get('updated_at')}|{case.get('status')}"
 
 
+def card_changes(
+    old_ids: Sequence[str],
+    old_sigs: Sequence[str],
+    ids: Sequence[str],
+    sigs: Sequence[str],
+    max_moved: int = 8,
+) -> tuple[list[int], list[int], list[int]] | None:
+    """How to turn the cards shown into the new list with few redraws: ``(remove, prepend, replace)`` -
+    old positions to delete (descending), new positions of cards to put on top (in prepend order) and new
+    positions to redraw in place. Any change to a case moves it to the top of the API's list, so that is the
+    shape handled; ``None`` when the lists differ otherwise (then redraw everything)."""
+    if len(old_ids) != len(old_sigs) or len(ids) != len(sigs):
+        return None
+    for k in range(min(max_moved, len(ids)) + 1):
+        moved = set(ids[:k])
+        if list(ids[k:]) == [i for i in old_ids if i not in moved]:
+            break
+    else:
+        return None
+    old_pos = {case_id: n for n, case_id in enumerate(old_ids)}
+    old_sig = dict(zip(old_ids, old_sigs, strict=True))
+    remove = sorted((old_pos[i] for i in ids[:k] if i in old_pos), reverse=True)
+    prepend = list(range(k - 1, -1, -1))
+    replace = [n for n in range(k, len(ids)) if old_sig.get(ids[n]) != sigs[n]]
+    return remove, prepend, replace
+
+
 def unique_examples(
     examples: Iterable[Mapping[str, Any]], limit: int = MAX_EXAMPLES
 ) -> list[Mapping[str, Any]]:
@@ -198,6 +225,13 @@ def effect_summary(effect: Mapping[str, Any] | None) -> list[Any]:
     change = f" ({(after - before) / before:+.0%})" if before else ""
     minutes = int(effect.get("window_minutes") or 60)
     window = "hour" if minutes == 60 else f"{minutes} min"
+    denials = int(effect.get("denials_before") or 0) + int(effect.get("denials_after") or 0)
+    if not before and not after and not denials:
+        return [
+            html.Span(
+                f"No posts of this case in the {window} before or after the answer.", className="rb-none"
+            )
+        ]
     return [
         html.Span(
             [f"Posts, {window} before → after: ", html.B(f"{before} → {after}"), change],
@@ -367,22 +401,21 @@ def detail_head(case: Mapping[str, Any], me: str | None) -> list[Any]:
     ]
 
 
-def example_options(detail: Mapping[str, Any], limit: int = MAX_SPLIT_OPTIONS) -> list[dict[str, Any]]:
-    """Checklist options for the split form: the example posts with their time and text, then the case's
-    other posts by key (the API gives texts for the examples only)."""
-    examples = unique_examples(detail.get("examples") or [], MAX_EXAMPLES)
-    options = [
+def example_options(detail: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Checklist options for the split form: one per example post, with its time and text."""
+    return [
         {"label": f"{when(e.get('created_at'))}  {plain(e.get('text'), 220)}", "value": e["key"]}
-        for e in examples
+        for e in unique_examples(detail.get("examples") or [], MAX_EXAMPLES)
     ]
-    shown = {e["key"] for e in examples}
-    for key in detail.get("member_keys") or []:
-        if len(options) >= limit:
-            break
-        if isinstance(key, str) and key not in shown:
-            shown.add(key)
-            options.append({"label": f"post {plain(key, 80)} (text not sent by the API)", "value": key})
-    return options
+
+
+def other_post_options(detail: Mapping[str, Any], limit: int = MAX_SPLIT_OPTIONS) -> list[dict[str, Any]]:
+    """The case's other posts, by key only: the API sends texts for the examples alone."""
+    shown = {o["value"] for o in example_options(detail)}
+    keys = [
+        k for k in dict.fromkeys(detail.get("member_keys") or []) if isinstance(k, str) and k not in shown
+    ]
+    return [{"label": plain(key, 80), "value": key} for key in keys[:limit]]
 
 
 def note_items(notes: Sequence[Mapping[str, Any]]) -> list[html.Li]:
@@ -394,8 +427,14 @@ def note_items(notes: Sequence[Mapping[str, Any]]) -> list[html.Li]:
         items.append(
             html.Li(
                 [
+                    # Notes written on the board start with the adviser's name; the API's actor is "local".
                     html.Div(
-                        [html.Time(when(note.get("at"))), " ", html.Span(plain(note.get("actor"), 40))],
+                        [html.Time(when(note.get("at")))]
+                        + (
+                            [" ", html.Span(plain(actor, 40))]
+                            if (actor := note.get("actor")) != "local"
+                            else []
+                        ),
                         className="rb-note-meta",
                     ),
                     html.Div(str(detail.get("text") or ""), className="rb-note-text"),

@@ -33,6 +33,7 @@ STANCES: tuple[tuple[str, str, str], ...] = (
     ("comment", "other", "#a9b3bb"),
 )
 BUBBLE = "#c0392b"
+MAX_ZOOM = 8.5
 # plotly's default template is ~10 kB per figure; a board of sparklines would send it with every card.
 TEMPLATE = "none"
 
@@ -321,5 +322,6 @@ def case_map_figure(
     )
     # map_figure's trace list is fixed: three age classes, then the two label traces. Keep the labels.
     fig = go.Figure(data=[bubbles, *base.data[3:]], layout=base.layout)
-    fig.update_layout(showlegend=False, template=TEMPLATE)
+    # A rumour in one town would be framed street by street; keep the towns around it in view.
+    fig.update_layout(showlegend=False, template=TEMPLATE, map_zoom=min(base.layout.map.zoom, MAX_ZOOM))
     return fig

@@ -24,7 +24,7 @@ from typing import Any
 
 import dash
 import httpx
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from dashboard import rumour_cards as rc
 from dashboard.display import plain
@@ -166,11 +166,15 @@ def _detail_pane() -> html.Section:
                 children=[
                     html.H4("Map of geotagged posts"),
                     html.Div(id="rb-d-nomap", className="rb-nomap"),
-                    dcc.Graph(
-                        id="rb-d-map",
-                        config={**GRAPH_CONFIG, "scrollZoom": True},
-                        className="rb-d-map",
-                        responsive=True,
+                    # Hidden by a zero-height wrapper, never display:none: a map drawn while hidden gets no
+                    # size and stays a sliver when it is shown again.
+                    html.Div(
+                        dcc.Graph(
+                            id="rb-d-map",
+                            config={**GRAPH_CONFIG, "scrollZoom": True},
+                            className="rb-d-map",
+                        ),
+                        className="rb-mapwrap",
                     ),
                 ],
             ),
@@ -187,6 +191,15 @@ def _detail_pane() -> html.Section:
                                 value=[],
                                 className="rb-examples",
                                 labelClassName="rb-example-opt",
+                            ),
+                            html.Details(
+                                className="rb-others",
+                                children=[
+                                    html.Summary(id="rb-d-others-count"),
+                                    dcc.Checklist(
+                                        id="rb-d-others", options=[], value=[], className="rb-examples"
+                                    ),
+                                ],
                             ),
                             html.Div(
                                 className="rb-form inline",
@@ -430,15 +443,15 @@ def render_board(
     cases = [c for c in page.get("items") or [] if isinstance(c, dict) and c.get("case_id")]
     me = _me(adviser)
     chosen = selected if isinstance(selected, str) else (cases[0]["case_id"] if cases else None)
-    sig = "/".join(
-        [str(bump), str(status), str(show_closed), str(me), str(chosen)]
-        + [rc.signature(c) + c["case_id"] for c in cases]
-    )
     total = int(page.get("total") or 0)
     count = f"{total:,} case{'s' if total != 1 else ''}" + (
         f", newest {MAX_CARDS} shown" if total > MAX_CARDS else ""
     )
-    if sig == shown:
+    head = f"{status}|{show_closed}|{me}"
+    ids = [c["case_id"] for c in cases]
+    sigs = [f"{rc.signature(c)}|{c['case_id'] == chosen}" for c in cases]
+    before = shown if isinstance(shown, dict) else {}
+    if before.get("head") == head and before.get("ids") == ids and before.get("sigs") == sigs:
         return no_update, no_update, no_update, count
     index = [
         {
@@ -452,15 +465,34 @@ def render_board(
         for c in cases
     ]
     if not cases:
-        return rc.empty_board(status, show_closed), sig, index, count
-    cards = []
-    for case in cases:
+        return rc.empty_board(status, show_closed), {"head": head, "ids": [], "sigs": []}, index, count
+
+    def build(i: int) -> html.Article:
         try:
-            detail = _detail(client, case)
+            detail = _detail(client, cases[i])
         except (Refused, httpx.HTTPError, ValueError):
-            detail = None  # the card still shows what the list knows; the next tick tries again
-        cards.append(rc.card(case, detail, me=me, selected=case["case_id"] == chosen))
-    return cards, sig, index, count
+            sigs[i] += "|no detail"  # the card shows what the list knows; the next tick tries again
+            detail = None
+        return rc.card(cases[i], detail, me=me, selected=cases[i]["case_id"] == chosen)
+
+    plan = (
+        rc.card_changes(before.get("ids") or [], before.get("sigs") or [], ids, sigs)
+        if before.get("head") == head and before.get("ids")
+        else None
+    )
+    if plan is not None:
+        # Send only the cards that changed (a changed case moves to the top): the browser redraws little.
+        remove, prepend, replace = plan
+        patch = Patch()
+        for position in remove:
+            del patch[position]
+        for position in prepend:
+            patch.prepend(build(position))
+        for position in replace:
+            patch[position] = build(position)
+        return patch, {"head": head, "ids": ids, "sigs": sigs}, index, count
+    cards = [build(i) for i in range(len(cases))]
+    return cards, {"head": head, "ids": ids, "sigs": sigs}, index, count
 
 
 @callback(
@@ -487,6 +519,9 @@ DETAIL_OUTPUTS = (
     ("rb-d-nomap", "children"),
     ("rb-d-examples", "options"),
     ("rb-d-examples", "value"),
+    ("rb-d-others", "options"),
+    ("rb-d-others", "value"),
+    ("rb-d-others-count", "children"),
     ("rb-d-notes", "children"),
     ("rb-merge-pick", "options"),
     ("rb-d-history", "children"),
@@ -529,6 +564,7 @@ def detail_outputs(
             className="rb-none",
         )
     others = [rc.case_option(c) for c in index if c["case_id"] != detail["case_id"]]
+    others_posts = rc.other_post_options(detail)
     return {
         ("rb-detail", "className"): "rb-detail panel",
         ("rb-d-head", "children"): rc.detail_head(detail, me),
@@ -551,6 +587,10 @@ def detail_outputs(
         ("rb-d-nomap", "children"): nomap,
         ("rb-d-examples", "options"): rc.example_options(detail),
         ("rb-d-examples", "value"): [],
+        ("rb-d-others", "options"): others_posts,
+        ("rb-d-others", "value"): [],
+        ("rb-d-others-count", "children"): f"{len(others_posts)} more posts of this case, by key"
+        + (f" (first {rc.MAX_SPLIT_OPTIONS})" if len(others_posts) >= rc.MAX_SPLIT_OPTIONS else ""),
         ("rb-d-notes", "children"): rc.note_items(detail.get("notes") or []),
         ("rb-merge-pick", "options"): others,
         ("rb-d-history", "children"): rc.history_items(detail.get("history") or []),
@@ -590,7 +630,8 @@ def render_detail(
         return _ordered({})
     out = detail_outputs(detail, index, me)
     if isinstance(shown, dict) and shown.get("case_id") == case_id:
-        del out[("rb-d-examples", "value")]  # keep the adviser's ticked posts while the case updates
+        # Keep the adviser's ticked posts while the case updates.
+        del out[("rb-d-examples", "value")], out[("rb-d-others", "value")]
     out[("rb-d-shown", "data")] = {"sig": sig, "case_id": case_id, "version": detail.get("version")}
     return _ordered(out)
 
@@ -781,14 +822,15 @@ def merge(clicks: Any, other: Any, shown: Any, bump: Any) -> tuple[Any, Any, Any
     Output("rb-selected", "data", allow_duplicate=True),
     Input("rb-split-do", "n_clicks"),
     State("rb-d-examples", "value"),
+    State("rb-d-others", "value"),
     State("rb-split-claim", "value"),
     State("rb-d-shown", "data"),
     State("rb-bump", "data"),
     prevent_initial_call=True,
 )
-def split(clicks: Any, keys: Any, claim: Any, shown: Any, bump: Any) -> tuple[Any, Any, Any]:
+def split(clicks: Any, keys: Any, other_keys: Any, claim: Any, shown: Any, bump: Any) -> tuple[Any, Any, Any]:
     case_id, version = _shown(shown)
-    keys = [k for k in keys or [] if isinstance(k, str)]
+    keys = list(dict.fromkeys(k for k in [*(keys or []), *(other_keys or [])] if isinstance(k, str)))
     if not clicks or case_id is None or not keys:
         return _flash("Tick the posts to split off first.", "err"), no_update, no_update
     created: dict[str, Any] = {}

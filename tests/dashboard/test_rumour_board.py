@@ -14,7 +14,7 @@ from typing import Any
 
 import dash
 import pytest
-from dash import html, no_update
+from dash import Patch, html, no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from fastapi.testclient import TestClient
@@ -193,6 +193,7 @@ def test_case_map_draws_posts_offline_and_escapes_area_names() -> None:
     assert "<img" not in json.dumps(fig.to_plotly_json())
     assert fig.layout.map.style["id"] == "signaal-offline"  # no tiles, no glyph server
     assert len(fig.data) == 3 and fig.layout.showlegend is False
+    assert fig.layout.map.zoom <= 8.5  # the towns around stay in view
     assert list(case_map_figure([]).data[0].lat) == []
 
 
@@ -219,6 +220,10 @@ def test_an_answered_card_shows_the_answer_and_its_effect() -> None:
     words = " ".join(texts(rc.card(answered, {"spread": spread(5, 2), "effect": EFFECT}, me=None)))
     assert "Er is niemand neergestoken." in words and "Social media" in words
     assert "40 → 10" in words and "(-75%)" in words and "2 → 9" in words
+    quiet = {**EFFECT, "before": 0, "after": 0, "denials_before": 0, "denials_after": 0}
+    assert texts(rc.effect_summary(quiet)) == [
+        "No posts of this case in the hour before or after the answer."
+    ]
     full = rc.answer_block(answered, EFFECT, full=True)
     # A URL that is not a web link stays text.
     assert not any(isinstance(c, html.A) for c in walk(full))
@@ -228,10 +233,25 @@ def test_an_answered_card_shows_the_answer_and_its_effect() -> None:
     assert link.href == "https://haren.nl/nieuws" and link.rel == "noopener noreferrer"
 
 
+def test_only_changed_cards_are_redrawn() -> None:
+    assert rc.card_changes(["a", "b", "c"], ["1", "1", "1"], ["a", "b", "c"], ["1", "2", "1"]) == (
+        [],
+        [],
+        [1],
+    )
+    # b changed and moved to the top; c changed in place.
+    plan = rc.card_changes(["a", "b", "c"], ["1", "1", "1"], ["b", "a", "c"], ["2", "1", "3"])
+    assert plan == ([1], [0], [2])
+    # A new case on top, one gone at the bottom.
+    assert rc.card_changes(["a", "b", "c"], ["1"] * 3, ["n", "a", "b"], ["1"] * 3) is None
+    assert rc.card_changes(["a", "b"], ["1"] * 2, ["n", "a", "b"], ["1"] * 3) == ([], [0], [])
+    assert rc.card_changes(["a", "b", "c"], ["1"] * 3, ["c", "b", "a"], ["1"] * 3) == ([2, 1], [1, 0], [])
+
+
 def test_split_options_list_examples_once_then_the_other_posts() -> None:
-    options = rc.example_options({**case(), "member_keys": ["s:1", "s:2", "s:3"]})
-    assert [o["value"] for o in options] == ["s:1", "s:2", "s:3"]
-    assert "eerste" in options[0]["label"] and "s:2" in options[1]["label"]
+    detail = {**case(), "member_keys": ["s:1", "s:2", "s:3", "s:2"]}
+    assert [(o["value"], o["label"]) for o in rc.example_options(detail)] == [("s:1", "21 Sep 20:00  eerste")]
+    assert [o["value"] for o in rc.other_post_options(detail)] == ["s:2", "s:3"]
 
 
 def test_notes_and_history_are_text() -> None:
@@ -314,12 +334,18 @@ def test_the_board_lists_cases_and_acts_on_the_version_shown(page: ModuleType, a
 
     hostile = api.post("/api/rumours", json={"post_key": "scenario:1", "claim": XSS}).json()["case_id"]
 
-    cards, sig, index, count = board(page)
+    cards, sig, index, count = board(page, selected="rumour:b")
     assert count == "3 cases" and [c["case_id"] for c in index] == [hostile, "rumour:b", "rumour:a"]
     words = texts(cards)
     assert XSS in words and words.count(XSS) == 2  # the claim and its example post, as text
-    again = page.render_board(1, 0, "all", [], "Anna", None, sig)
+    again = page.render_board(1, 0, "all", [], "Anna", "rumour:b", sig)
     assert again[0] is no_update and again[3] == "3 cases"  # nothing changed: nothing re-sent
+    api.post("/api/rumours/rumour:a/notes", json={"text": "gebeld"})
+    patched, sig2, _, _ = page.render_board(2, 0, "all", [], "Anna", "rumour:b", sig)
+    # The noted case moved to the top: it alone is sent, the other cards stay as they are.
+    assert isinstance(patched, Patch) and sig2["ids"] == ["rumour:a", hostile, "rumour:b"]
+    ops = [(op["operation"], op["location"]) for op in patched.to_plotly_json()["operations"]]
+    assert ops == [("Delete", [2]), ("Prepend", [])]
     assert len(board(page, status="closed")[2]) == 0
 
     take = next(
@@ -389,9 +415,12 @@ def test_the_opened_case_answers_notes_merges_and_splits(page: ModuleType, api: 
     flash, _, _ = page.merge(1, "rumour:d", shown, 0)
     assert texts(flash) == ["Merged into this case."]
     shown = {**shown, "version": api.get("/api/rumours/rumour:c").json()["version"]}
-    flash, _, new_case = page.split(1, ["scenario:2"], "ander verhaal", shown, 0)
+    flash, _, new_case = page.split(
+        1, ["scenario:2"], ["scenario:3", "scenario:2"], "ander verhaal", shown, 0
+    )
     assert "split into a new case" in texts(flash)[0]
-    assert api.get(f"/api/rumours/{new_case}").json()["claim"] == "ander verhaal"
+    split_off = api.get(f"/api/rumours/{new_case}").json()
+    assert (split_off["claim"], split_off["member_keys"]) == ("ander verhaal", ["scenario:2", "scenario:3"])
 
     flash, _, flagged = page.flag(1, None, "scenario:5", None, XSS, 0)
     assert texts(flash) == ["Post flagged: a new case is open."]
