@@ -59,8 +59,11 @@ class RoomClient(ApiClient):
     def merge(self, case_id: str, other: str, version: int | None = None) -> Any:
         return self._send("POST", _case(case_id) + "/merge", {"other": other, "version": version})
 
-    def split(self, case_id: str, post_keys: list[str], claim: str | None = None) -> Any:
-        return self._send("POST", _case(case_id) + "/split", {"post_keys": post_keys, "claim": claim})
+    def split(
+        self, case_id: str, post_keys: list[str], claim: str | None = None, *, version: int | None = None
+    ) -> Any:
+        body = {"post_keys": post_keys, "claim": claim, "version": version}
+        return self._send("POST", _case(case_id) + "/split", body)
 
     def flag(self, post_key: str, *, case_id: str | None = None, claim: str | None = None) -> Any:
         return self._send("POST", "/api/rumours", {"post_key": post_key, "case_id": case_id, "claim": claim})
