@@ -30,6 +30,7 @@ from dashboard import rumour_cards as rc
 from dashboard.display import plain
 from dashboard.figures.geodata import load_outline, load_places
 from dashboard.figures.spread import case_map_figure, spread_figure, stance_figure
+from dashboard.auth import session_token, session_user
 from dashboard.room_api import Refused, RoomClient
 from dashboard.settings import current_settings
 
@@ -43,19 +44,24 @@ NO_NAME = "Enter your name once: it is shown as the owner when you take a case."
 
 # --- API access and the per-process detail cache ----------------------------------------------------------
 
-_clients: dict[tuple[int, str], RoomClient] = {}
+_clients: dict[tuple[int, str, str], RoomClient] = {}
+MAX_CLIENTS = 64
 _details: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 _lock = threading.Lock()
 MAX_CACHED = 500
 
 
 def _client() -> RoomClient:
+    """A client acting as the signed-in adviser (their own token), or as the dashboard when sign-in is off."""
     url = current_settings().api_url
-    key = (os.getpid(), url)
+    token = session_token()
+    key = (os.getpid(), url, token or "")
     with _lock:
         client = _clients.get(key)
         if client is None or client.closed:
-            client = _clients[key] = RoomClient(url, timeout=8.0)
+            if len(_clients) >= MAX_CLIENTS:
+                _clients.pop(next(iter(_clients))).close()
+            client = _clients[key] = RoomClient(url, timeout=8.0, token=token)
         return client
 
 
@@ -386,6 +392,9 @@ def layout(**_query: str) -> html.Div:
 
 
 def _me(name: Any) -> str | None:
+    signed_in = session_user()
+    if signed_in:  # with accounts, the service knows who acts; the name box is only for sign-in-less use
+        return signed_in
     return name.strip()[:128] if isinstance(name, str) and name.strip() else None
 
 
@@ -793,7 +802,7 @@ def add_note(clicks: Any, text: Any, shown: Any, adviser: Any, bump: Any) -> tup
         return _flash("Type a note first.", "err"), no_update, no_update
     me = _me(adviser)
     # The API records every note as "local"; the adviser's name goes with the text until accounts exist.
-    body = f"{me}: {text.strip()}" if me else text.strip()
+    body = f"{me}: {text.strip()}" if me and not session_user() else text.strip()
     message, ok = run_action(case_id, lambda c: c.add_note(case_id, body[:5000]), "Note added.")
     return message, _bumped(bump), "" if ok else no_update
 
