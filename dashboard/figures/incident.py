@@ -8,7 +8,7 @@ goes into hover labels or annotations is escaped with :func:`dashboard.display.e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -173,18 +173,18 @@ def effect_figure(effect: Mapping[str, Any]) -> go.Figure:
     minutes = int(effect.get("window_minutes") or 60)
     rows = effect_rows(effect)
     fig = make_subplots(rows=1, cols=3, subplot_titles=[name for name, _, _ in rows], horizontal_spacing=0.09)
-    after_label = f"{minutes} min after" + ("" if complete else " (so far)")
+    after_label = "after" if complete else "so far"
     for col, (name, before, after) in enumerate(rows, start=1):
         values = [before, after]
         fig.add_trace(
             go.Bar(
-                x=[f"{minutes} min before", after_label],
+                x=["before", after_label],
                 y=[v if v is not None else 0 for v in values],
                 marker={"color": [BEFORE, BAR if complete else MEASURING], "line": {"width": 0}},
                 text=["–" if v is None else f"{v:g}" for v in values],
                 textposition="outside",
                 cliponaxis=False,
-                hovertemplate=f"{name}: %{{text}}<extra>%{{x}}</extra>",
+                hovertemplate=f"{name}, %{{x}} (window {minutes} min): %{{text}}<extra></extra>",
                 showlegend=False,
             ),
             row=1,
@@ -192,12 +192,12 @@ def effect_figure(effect: Mapping[str, Any]) -> go.Figure:
         )
         top = max((v for v in values if v is not None), default=0)
         fig.update_yaxes(range=[0, (top or 1) * 1.3], row=1, col=col)
-    fig.update_xaxes(showticklabels=False, fixedrange=True)
+    fig.update_xaxes(showticklabels=True, tickfont={"size": 10, "color": "#66727d"}, fixedrange=True)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=True, zerolinecolor=GRID, fixedrange=True)
     fig.update_annotations(font={"size": 12, "color": "#33414e"})
     fig.update_layout(
         height=150,
-        margin={"l": 6, "r": 6, "t": 22, "b": 6},
+        margin={"l": 6, "r": 6, "t": 22, "b": 18},
         bargap=0.25,
         plot_bgcolor="#ffffff",
         paper_bgcolor="#ffffff",
@@ -213,7 +213,3 @@ def effect_summary(effect: Mapping[str, Any]) -> list[str]:
         shown = ["–" if v is None else f"{v:g}" for v in (before, after)]
         lines.append(f"{name}: {shown[0]} → {shown[1]}")
     return lines
-
-
-def action_time(action: Mapping[str, Any]) -> datetime | None:
-    return parse_time(action.get("effective_at"))

@@ -117,7 +117,8 @@ def test_effect_bars_before_and_after() -> None:
 def test_a_running_hour_is_drawn_pale_and_labelled_so_far() -> None:
     fig = effect_figure(effect(complete=False, posts_after=10))
     assert list(fig.data[0].marker.color)[1] == MEASURING
-    assert fig.data[0].x[1] == "60 min after (so far)"
+    assert list(fig.data[0].x) == ["before", "so far"]
+    assert list(effect_figure(effect()).data[0].x) == ["before", "after"]
 
 
 def test_no_posts_means_no_question_share_not_zero() -> None:
