@@ -28,7 +28,8 @@ def _readable(detail: Any) -> str:
         parts = []
         for problem in detail:
             if isinstance(problem, dict):
-                where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
+                loc = list(problem.get("loc", ()))
+                where = ".".join(str(p) for p in (loc[1:] if loc[:1] == ["body"] else loc))
                 parts.append(f"{problem.get('msg', problem)}: {where}" if where else str(problem.get("msg")))
             else:
                 parts.append(str(problem))
