@@ -61,9 +61,10 @@ def incident_rows(
         incident_id = incident["incident_id"]
         entries = entry_counts.get(incident_id)
         playbook = incident.get("playbook")
+        status = plain(incident.get("status"), 20)
         rows.append(
             html.Tr(
-                className=f"incident-row status-{plain(incident.get('status'), 20)}",
+                className=f"incident-row status-{status}",
                 children=[
                     html.Td(
                         dcc.Link(
@@ -71,7 +72,7 @@ def incident_rows(
                             href=f"/incidents/{incident_id}",
                         )
                     ),
-                    html.Td(html.Span(plain(incident.get("status"), 20), className="status-chip")),
+                    html.Td(html.Span(status, className=f"status-chip status-{status}")),
                     html.Td(plain(incident.get("area"), 60) or "everywhere"),
                     html.Td(PLAYBOOKS.get(playbook or "", plain(playbook, 40)) if playbook else "by alerts"),
                     html.Td(
