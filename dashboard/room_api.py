@@ -22,16 +22,38 @@ class Refused(RuntimeError):
         self.detail = detail
 
 
+def _readable(detail: Any) -> str:
+    """FastAPI's validation errors are a list of dicts; an adviser reads "message: field" lines."""
+    if isinstance(detail, list):
+        parts = []
+        for problem in detail:
+            if isinstance(problem, dict):
+                loc = list(problem.get("loc", ()))
+                where = ".".join(str(p) for p in (loc[1:] if loc[:1] == ["body"] else loc))
+                parts.append(f"{problem.get('msg', problem)}: {where}" if where else str(problem.get("msg")))
+            else:
+                parts.append(str(problem))
+        return "; ".join(parts)
+    return detail if isinstance(detail, str) else str(detail)
+
+
 def _case(case_id: str) -> str:
     return "/api/rumours/" + quote(case_id, safe=":")
 
 
 class RoomClient(ApiClient):
+    def __enter__(self) -> RoomClient:
+        return self
+
     def _send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         response = self._http.request(method, path, json=body, params=params)
         if response.status_code in (404, 409, 422):
-            detail = response.json().get("detail", response.text)
-            raise Refused(response.status_code, detail if isinstance(detail, str) else str(detail))
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = None
+            detail = payload.get("detail", response.text) if isinstance(payload, dict) else response.text
+            raise Refused(response.status_code, _readable(detail))
         response.raise_for_status()
         return response.json()
 
@@ -118,12 +140,23 @@ class RoomClient(ApiClient):
         payload = {"step": step, "body": body, "effective_at": iso(effective_at) if effective_at else None}
         return self._send("POST", f"/api/incidents/{incident_id}/entries", payload)
 
+    def entries(self, incident_id: int, *, all_versions: bool = False) -> list[dict[str, Any]]:
+        params = {"all_versions": all_versions}
+        return self._send("GET", f"/api/incidents/{incident_id}/entries", params=params)
+
     def edit_entry(self, incident_id: int, entry_id: str, body: dict[str, Any], version: int) -> Any:
         payload = {"body": body, "version": version}
         return self._send("PUT", f"/api/incidents/{incident_id}/entries/{entry_id}", payload)
 
     def entry_versions(self, incident_id: int, entry_id: str) -> list[dict[str, Any]]:
         return self._send("GET", f"/api/incidents/{incident_id}/entries/{entry_id}/versions")
+
+    def area_volume(
+        self, area: str | None, *, since: datetime, until: datetime | None = None, bucket: int = 600
+    ) -> dict[str, Any]:
+        """Posts per ``bucket`` seconds in one municipality (all of them for ``None``)."""
+        params = {"since": iso(since), "until": iso(until) if until else None, "bucket": bucket, "area": area}
+        return self._get("/api/stats/volume", params)
 
     def effects(self, incident_id: int) -> dict[str, Any]:
         return self._send("GET", f"/api/incidents/{incident_id}/effects")
