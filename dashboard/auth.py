@@ -41,11 +41,11 @@ def auth_required(api_url: str) -> bool:
 
 
 def session_token() -> str | None:
-    return flask.session.get("token")
+    return flask.session.get("token") if flask.has_request_context() else None
 
 
 def session_user() -> str | None:
-    return flask.session.get("user")
+    return flask.session.get("user") if flask.has_request_context() else None
 
 
 def room_client() -> RoomClient:

@@ -23,6 +23,7 @@ import dash
 import httpx
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.auth import session_token
 from dashboard.client import SEVERITIES
 from dashboard.display import LOCAL_TZ, parse_time, plain, to_local
 from dashboard.figures.incident import (
@@ -111,7 +112,7 @@ def done(text: str) -> html.Span:
 
 
 def _client() -> RoomClient:
-    return RoomClient(current_settings().api_url, timeout=15)
+    return RoomClient(current_settings().api_url, timeout=15, token=session_token())
 
 
 # --- entries ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import dash
 import httpx
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboard.auth import session_token
 from dashboard.display import parse_time, plain, to_local
 from dashboard.room_api import Refused, RoomClient
 from dashboard.settings import current_settings
@@ -102,7 +103,7 @@ def incident_table(rows: list[Any]) -> html.Table:
 
 def fetch_rows() -> tuple[list[Any], str | None]:
     try:
-        with RoomClient(current_settings().api_url) as api:
+        with RoomClient(current_settings().api_url, token=session_token()) as api:
             incidents = api.incidents()
             counts: dict[int, int | None] = {}
             # The list has no entry counts (yet): one call per incident, fine for a room's handful.
@@ -220,7 +221,7 @@ def open_incident(_clicks: int, title: str | None, area: str | None, playbook: s
     if not title:
         return no_update, "Give the incident a title."
     try:
-        with RoomClient(current_settings().api_url) as api:
+        with RoomClient(current_settings().api_url, token=session_token()) as api:
             incident = api.open_incident(title, area=(area or "").strip() or None, playbook=playbook or None)
     except Refused as refused:
         return no_update, f"Not opened: {refused.detail}"

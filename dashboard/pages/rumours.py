@@ -27,10 +27,10 @@ import httpx
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from dashboard import rumour_cards as rc
+from dashboard.auth import session_token, session_user
 from dashboard.display import plain
 from dashboard.figures.geodata import load_outline, load_places
 from dashboard.figures.spread import case_map_figure, spread_figure, stance_figure
-from dashboard.auth import session_token, session_user
 from dashboard.room_api import Refused, RoomClient
 from dashboard.settings import current_settings
 
