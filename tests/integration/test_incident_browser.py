@@ -7,7 +7,6 @@ Set ``SIGNAAL_SCREENSHOTS=docs/screenshots`` to also write the pages' 1920x1080 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
@@ -29,7 +29,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.integration.service import REPO, RunningService, free_port, running_service
 
-EXPORT_LANDED = importlib.util.find_spec("app.export") is not None
 ERROR_TRAP = """
 window.__errors = [];
 window.addEventListener('error', e => window.__errors.push(String(e.message)));
@@ -292,14 +291,14 @@ def test_an_incident_goes_round_the_cycle_in_the_browser(
     hashes = [td.text for td in driver.find_elements(By.CSS_SELECTOR, "#inc-audit td.hash")]
     assert hashes and all(len(h) == 12 for h in hashes)
 
-    # Export: until app/export lands the service answers 500, which the page says instead of failing silently.
+    # The dossier of the whole cycle exports as a multi-page PDF with the timeline in it.
     allow_downloads(driver, tmp_path)
     click(driver, driver.find_element(By.ID, "inc-export-pdf"))
-    if EXPORT_LANDED:
-        pdf = until(driver, lambda _: downloaded(tmp_path, ".pdf"), timeout=60)
-        assert pdf.read_bytes().startswith(b"%PDF")
-    else:
-        until(driver, lambda d: "Export failed" in text_of(d, "inc-export-message"))
+    pdf = until(driver, lambda _: downloaded(tmp_path, ".pdf"), timeout=90)
+    reader = PdfReader(pdf)
+    assert len(reader.pages) > 1
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Project X Haren" in text and "Timeline" in text
 
     assert driver.execute_script("return window.__errors") == []
 
@@ -328,9 +327,6 @@ def test_an_incident_goes_round_the_cycle_in_the_browser(
         screenshot(driver, Path(shots) / "incidents-1920x1080.png")
 
 
-@pytest.mark.xfail(
-    not EXPORT_LANDED, reason="app/export is written on the export branch; run after merging", strict=True
-)
 def test_the_pdf_export_downloads_through_the_dashboard(
     chromium_driver: Chrome, service: RunningService, dashboard: str, tmp_path: Path
 ) -> None:
@@ -343,6 +339,6 @@ def test_the_pdf_export_downloads_through_the_dashboard(
     until(driver, lambda d: "Brand Haren" in text_of(d, "inc-head"))
     click(driver, driver.find_element(By.ID, "inc-export-pdf"))
     pdf = until(driver, lambda _: downloaded(tmp_path, ".pdf"), timeout=60)
-    assert pdf.name == f"incident-{incident['incident_id']}.pdf"
+    assert pdf.name.startswith(f"signaal-incident-{incident['incident_id']}-")
     assert pdf.read_bytes().startswith(b"%PDF")
     assert "downloaded" in text_of(driver, "inc-export-message")
