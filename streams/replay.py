@@ -132,8 +132,7 @@ class KafkaTarget:
             try:
                 post = parse_record(record, record.fmt, self._pseudonymiser)
             except ParseError as error:
-                raw = record.text.encode("utf-8", "surrogateescape")  # the exact bytes that were read
-                letter = DeadLetter.of(raw, str(error), record.source)
+                letter = DeadLetter.of(record.exact_bytes(), str(error), record.source)
                 self._bus.publish(
                     self._topic_deadletter, letter.model_dump_json().encode(), letter.key.encode()
                 )

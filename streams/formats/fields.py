@@ -23,10 +23,15 @@ _MONTHS = {
     )
 }
 _ZONES: dict[str, timezone] = {"+0000": UTC}
+# Largest like/repost/reply/quote count: the storage columns are 32-bit integers.
+MAX_COUNT = 2**31 - 1
 
 
 def shown(value: Any, limit: int = 40) -> str:
     """A short printable rendering of an input value for error messages."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        # repr() of an int over 4300 digits raises ValueError (CVE-2020-10735 limit), and none is readable.
+        return f"a number of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -80,13 +85,20 @@ def count(value: Any, field: str, fmt: str) -> int:
         raise ParseError(f"{fmt}: field '{field}' should be an integer, got {kind(value)}")
     if value < 0:
         raise ParseError(f"{fmt}: field '{field}' is negative ({value})")
+    if value > MAX_COUNT:
+        # Counts are stored in 32-bit columns (PostgreSQL INTEGER); a larger one would fail the whole batch
+        # at storage, long after the record was accepted. No post has two billion likes.
+        raise ParseError(f"{fmt}: field '{field}' is too large ({shown(value)})")
     return value
 
 
 def number(value: Any, field: str, fmt: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ParseError(f"{fmt}: field '{field}' should be a number, got {kind(value)}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a JSON integer of 309 digits or more is exact in Python but no float
+        raise ParseError(f"{fmt}: field '{field}' is out of range ({shown(value)})") from None
 
 
 def point(value: Any, field: str, fmt: str, *, lon_first: bool) -> dict[str, float] | None:
