@@ -468,8 +468,10 @@ def test_jsonl_file_mixing_good_and_bad_lines(
                 continue
             if isinstance(outcome(line.decode("utf-8", "surrogateescape"), fmt), Post):
                 continue  # random bytes that happen to be a good record
-            if not data and line.startswith((b"\xef\xbb\xbf", b"[")):
-                continue  # a file that starts with "[" is a JSON array, not JSON Lines
+            if not data and (line.startswith((b"\xef\xbb\xbf", b"[")) or re.search(rb"[,;\t]", line)):
+                # Not JSON Lines by its first line: "[" starts a JSON array; with a delimiter and no "{"
+                # it is a CSV header (reader.container). Either way the property is another test's.
+                continue
         data.append(line)
         expected.append(("good", f"g{number}") if kind == "good" else ("bad", line))
     if not data:
