@@ -23,6 +23,9 @@ _MONTHS = {
     )
 }
 _ZONES: dict[str, timezone] = {"+0000": UTC}
+# Times a post can have: well before the first social networks, and well after now.
+EARLIEST_POST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_POST = datetime(2100, 1, 1, tzinfo=UTC)
 # Largest like/repost/reply/quote count: the storage columns are 32-bit integers.
 MAX_COUNT = 2**31 - 1
 
@@ -140,7 +143,10 @@ def twitter_time(value: Any, field: str, fmt: str) -> datetime:
                 raise ValueError
             delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
             zone = _ZONES[offset] = timezone(-delta if offset[0] == "-" else delta)
-        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone)
+        moment = datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone
+        )
+        return plausible(moment, text, field, fmt)
     except (ValueError, KeyError, OverflowError):
         pass
     # Some tools re-export v1.1 tweets with ISO times; those are just as unambiguous.
@@ -153,7 +159,7 @@ def twitter_time(value: Any, field: str, fmt: str) -> datetime:
             f"{fmt}: field '{field}' is not a Twitter time like 'Wed Aug 27 13:08:45 +0000 2014':"
             f" {shown(text)}"
         )
-    return moment
+    return plausible(moment, text, field, fmt)
 
 
 def iso_time(value: Any, field: str, fmt: str, hint: str = "") -> datetime:
@@ -164,6 +170,22 @@ def iso_time(value: Any, field: str, fmt: str, hint: str = "") -> datetime:
         raise ParseError(f"{fmt}: field '{field}' is not an ISO-8601 time: {shown(text)}{hint}") from None
     if moment.tzinfo is None:
         raise ParseError(f"{fmt}: field '{field}' has no time zone: {shown(text)}{hint}")
+    return plausible(moment, text, field, fmt)
+
+
+def plausible(moment: datetime, text: str, field: str, fmt: str) -> datetime:
+    """The time, if a social post can have it. At the ends of the calendar converting to UTC raised
+    OverflowError out of the adapter (9999-12-31T23:59:59-23:59), and a year-9999 post that did get in made
+    the spike detector fail every batch holding it."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_POST <= utc < LATEST_POST:
+        raise ParseError(
+            f"{fmt}: field '{field}' is out of range ({shown(text)}); posts are from"
+            f" {EARLIEST_POST.year} to {LATEST_POST.year - 1}"
+        )
     return moment
 
 

@@ -290,13 +290,16 @@ def per_format(strategy: Callable[[str], st.SearchStrategy[Any]]) -> st.SearchSt
 
 # Regressions, each once a failure: a coordinate of 400 digits (OverflowError from float()); a count past
 # the 32-bit storage column; a count of 5000 digits (repr() refused it while wording the error); NUL in an
-# id (PostgreSQL refuses it); a key "\ud800" quoted in the reason (the DeadLetter refused the reason).
+# id (PostgreSQL refuses it); a key "\ud800" quoted in the reason (the DeadLetter refused the reason); a
+# time whose conversion to UTC overflows (OverflowError escaped the adapter).
 @given(case=per_format(hostile_texts))
 @example(case=("jsonl", _text_with("jsonl", coordinates={"lat": 10**400, "lon": 1})))
 @example(case=("csv", _text_with("jsonl", likes=2**31)))
 @example(case=("jsonl", _text_with("jsonl", id="a\x00b")))
 @example(case=("auto", '{"\\ud800": 1, "\\u0000": 2}'))
 @example(case=("mastodon", '{"uri": "\\u0000", "\\udfff": []}'))
+@example(case=("jsonl", _text_with("jsonl", created_at="9999-12-31T23:59:59-23:59")))
+@example(case=("twitter_v1", _text_with("twitter_v1", created_at="Fri Dec 31 23:59:59 -2359 9999")))
 def test_hostile_record_text_gives_a_valid_post_or_a_parse_error(case: tuple[str, str]) -> None:
     fmt, text = case
     outcome(text, fmt)
@@ -635,3 +638,12 @@ def test_dead_letter_text_is_storable_and_its_evidence_exact() -> None:
     assert "\x00" not in letter.raw + letter.reason + letter.source
     letter.model_dump_json().encode("utf-8")
     assert (letter.raw_bytes, letter.raw_sha256) == (3, hashlib.sha256(b"\x00{\xff").hexdigest())
+
+
+@pytest.mark.parametrize(
+    "created_at", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1969-07-20T20:17:40Z"]
+)
+def test_times_no_post_can_have_are_refused(created_at: str) -> None:
+    # A year-9999 post was accepted, and the spike detector then failed every batch that held it.
+    result = outcome(_text_with("jsonl", created_at=created_at), "jsonl")
+    assert isinstance(result, ParseError) and "out of range" in str(result)
