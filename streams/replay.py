@@ -167,7 +167,8 @@ class HttpTarget:
 
     def _post(self, body: bytes, fmt: str, source: str) -> dict[str, int]:
         wait = 0.5
-        for attempt in range(self._retries + 1):
+        attempt = 0
+        while True:
             try:
                 response = self._client.post(
                     "/api/ingest",
@@ -175,6 +176,11 @@ class HttpTarget:
                     content=body,
                     headers={"content-type": "application/x-ndjson"},
                 )
+                if response.status_code == 429:
+                    # Over the service's ingest rate: nothing of the batch was taken; send it again when told.
+                    # This is the service pacing us, not failing, so it uses up no retry.
+                    time.sleep(_retry_after(response))
+                    continue
                 if response.status_code != 503:
                     response.raise_for_status()
                     return response.json()
@@ -189,10 +195,17 @@ class HttpTarget:
             )
             time.sleep(wait)
             wait = min(wait * 2, 10.0)
-        raise AssertionError("unreachable")
+            attempt += 1
 
     def close(self) -> None:
         self._client.close()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("retry-after", "1")), 0.1), 60.0)
+    except ValueError:  # an HTTP date; the service sends seconds
+        return 1.0
 
 
 def _runs_by_format(records: Sequence[RawRecord]) -> list[tuple[str, list[RawRecord]]]:
