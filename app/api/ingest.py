@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.limits import check_ingest_rate
+from app.api.posts import invalid
 from app.api.schemas import IngestError, IngestResult
 from app.deps import CurrentUser, ServicesDep
 from app.services import Services
@@ -44,7 +45,7 @@ async def ingest(
     source: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:/@-]+$")] = None,
 ) -> IngestResult:
     if format not in FORMATS:
-        raise HTTPException(422, f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        raise invalid("format", f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     # Before the body is read: a refused request is refused whole and the producer sends it again.
     check_ingest_rate(request, user, services.settings.ingest_rate, services.settings.ingest_burst)
     declared = request.headers.get("content-length")
