@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         description="optional self-hosted Nominatim for place names outside the gazetteer; off by default",
     )
     max_ingest_bytes: int = Field(default=50 * 1024 * 1024, validation_alias="SIGNAAL_MAX_INGEST_BYTES")
+    ingest_rate: float = Field(
+        default=20.0,
+        ge=0,
+        validation_alias="SIGNAAL_INGEST_RATE",
+        description="ingest requests per second per client (a request holds many lines); 0 = no limit",
+    )
+    ingest_burst: int = Field(
+        default=40,
+        ge=1,
+        validation_alias="SIGNAAL_INGEST_BURST",
+        description="requests a client may send at once",
+    )
     playbook_dir: Path = Field(default=REPO_ROOT / "playbooks", validation_alias="SIGNAAL_PLAYBOOK_DIR")
     data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", validation_alias="SIGNAAL_DATA_DIR")
     environment: Literal["development", "production"] = Field(

@@ -30,12 +30,19 @@ class DeadLetter(BaseModel):
     @classmethod
     def of(cls, raw: str | bytes, reason: str, source: str) -> DeadLetter:
         data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
-        kept = data[:MAX_KEPT_BYTES].decode("utf-8", "replace")
+        # The exact bytes are evidenced by raw_bytes and raw_sha256; the kept text only has to be storable:
+        # PostgreSQL text refuses NUL, and pydantic refuses lone surrogates (e.g. from an undecodable byte in
+        # a file name or a reason quoting a "\ud800" key), which stopped reading and failed ingest with 503.
+        kept = data[:MAX_KEPT_BYTES].decode("utf-8", "replace").replace("\x00", "\ufffd")
         return cls(
-            source=source[:500],
-            reason=reason[:2000],
+            source=_storable(source[:500]),
+            reason=_storable(reason[:2000]),
             raw=kept,
             raw_bytes=len(data),
             raw_sha256=hashlib.sha256(data).hexdigest(),
             received_at=datetime.now(UTC),
         )
+
+
+def _storable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")

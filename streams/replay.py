@@ -147,8 +147,7 @@ class KafkaTarget:
             try:
                 post = parse_record(record, record.fmt, self._pseudonymiser)
             except ParseError as error:
-                raw = record.text.encode("utf-8", "surrogateescape")  # the exact bytes that were read
-                letter = DeadLetter.of(raw, str(error), record.source)
+                letter = DeadLetter.of(record.exact_bytes(), str(error), record.source)
                 messages.append(
                     (self._topic_deadletter, letter.model_dump_json().encode(), letter.key.encode())
                 )
@@ -185,9 +184,9 @@ class KafkaTarget:
 
 
 class HttpTarget:
-    """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable, busy
-    (503) or asks us to slow down (429, honouring Retry-After). ``api_key`` is the producer's key when the
-    service requires sign-in."""
+    """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable or busy
+    (503) and waiting as long as it asks when we send too fast (429 Retry-After). ``api_key`` is the
+    producer's key when the service requires sign-in."""
 
     def __init__(
         self, api_url: str, retries: int = 8, timeout_s: float = 60.0, api_key: str | None = None
@@ -209,7 +208,8 @@ class HttpTarget:
 
     def _post(self, body: bytes, fmt: str, source: str) -> dict[str, int]:
         wait = 0.5
-        for attempt in range(self._retries + 1):
+        attempt = 0
+        while True:
             try:
                 response = self._client.post(
                     "/api/ingest",
@@ -217,13 +217,15 @@ class HttpTarget:
                     content=body,
                     headers={"content-type": "application/x-ndjson"},
                 )
-                if response.status_code not in (429, 503):
+                if response.status_code == 429:
+                    # Over the service's ingest rate: nothing of the batch was taken; send it again when told.
+                    # This is the service pacing us, not failing, so it uses up no retry.
+                    time.sleep(_retry_after(response))
+                    continue
+                if response.status_code != 503:
                     response.raise_for_status()
                     return response.json()
                 problem = response.json().get("detail", "service unavailable")
-                retry_after = response.headers.get("retry-after", "")
-                if retry_after.isdigit():
-                    wait = max(wait, float(retry_after))
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__}: {error}"
             if attempt == self._retries:
@@ -234,10 +236,17 @@ class HttpTarget:
             )
             time.sleep(wait)
             wait = min(wait * 2, 10.0)
-        raise AssertionError("unreachable")
+            attempt += 1
 
     def close(self) -> None:
         self._client.close()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("retry-after", "1")), 0.1), 60.0)
+    except ValueError:  # an HTTP date; the service sends seconds
+        return 1.0
 
 
 def _runs_by_format(records: Sequence[RawRecord]) -> list[tuple[str, list[RawRecord]]]:

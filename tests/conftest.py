@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
+from hypothesis import settings
 
 if TYPE_CHECKING:
     from selenium.webdriver import Chrome
@@ -46,6 +47,13 @@ _unavailable: dict[str, str] = {}
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+# Property tests share a small machine: no per-example deadline (timing is noisy under load), and a
+# moderate example count. CI runs twice as many; HYPOTHESIS_PROFILE picks a profile explicitly.
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _in_ci() else "dev"))
 
 
 def _unavailable_service(service: str, reason: str) -> NoReturn:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.limits import MAX_OFFSET
 from app.api.schemas import DeadLetterOut, DeadLetterPage
 from app.deps import Admin, ServicesDep
 
@@ -17,7 +18,7 @@ def list_dead_letters(
     services: ServicesDep,
     user: Admin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DeadLetterPage:
     total, rows = services.store.dead_letters(limit, offset)
     items = [

@@ -12,6 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from app.api.limits import check_ingest_rate
+from app.api.posts import invalid
 from app.api.schemas import IngestError, IngestResult
 from app.deps import Producer, ServicesDep
 from app.services import Services
@@ -26,6 +28,11 @@ MAX_ERRORS_SHOWN = 50
 @router.post(
     "/ingest",
     response_model=IngestResult,
+    responses={
+        413: {"description": "body larger than SIGNAAL_MAX_INGEST_BYTES; nothing was accepted"},
+        429: {"description": "over SIGNAAL_INGEST_RATE; nothing was accepted, retry after Retry-After"},
+        503: {"description": "the bus refused; nothing is confirmed, retry later"},
+    },
     openapi_extra={
         "requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}, "required": True}
     },
@@ -38,7 +45,9 @@ async def ingest(
     source: Annotated[str | None, Query(max_length=200, pattern=r"^[\w.:/@-]+$")] = None,
 ) -> IngestResult:
     if format not in FORMATS:
-        raise HTTPException(422, f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        raise invalid("format", f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+    # Before the body is read: a refused request is refused whole and the producer sends it again.
+    check_ingest_rate(request, user, services.settings.ingest_rate, services.settings.ingest_burst)
     declared = request.headers.get("content-length")
     limit = services.settings.max_ingest_bytes
     if declared and declared.isdigit() and int(declared) > limit:

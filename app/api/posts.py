@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from app.api.limits import MAX_OFFSET
 from app.api.schemas import AreaCount, PostOut, PostPage, Volume, VolumePoint
 from app.db.repository import PostQuery
 from app.deps import Reader, ServicesDep
@@ -23,13 +24,37 @@ Text = Annotated[str | None, Query(max_length=200, description="case-insensitive
 Area = Annotated[str | None, Query(max_length=200, description="municipality")]
 
 
+def invalid(where: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, which is what the OpenAPI schema documents for
+    422 (schemathesis found the plain-string detail violating it)."""
+    return HTTPException(422, [{"loc": ["query", where], "msg": message, "type": "value_error"}])
+
+
+def utc_time(moment: datetime | None, name: str) -> datetime | None:
+    """A query time in UTC, or 422: it needs a zone, and must stay within the calendar once in UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise invalid(name, "times need a zone, e.g. 2012-09-21T20:00:00Z")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC: the store raised it, a 500
+        raise invalid(name, "time out of range") from None
+
+
+def no_nul(value: str | None, name: str) -> None:
+    # PostgreSQL refuses NUL in a text parameter (a 500); no stored text contains one (see streams.post).
+    if value is not None and "\x00" in value:
+        raise invalid(name, "NUL is not allowed")
+
+
 def post_filters(
     since: Since = None, until: Until = None, bbox: Bbox = None, q: Text = None, area: Area = None
 ) -> PostQuery:
     """The filters every post route shares, checked once."""
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, "times need a zone, e.g. 2012-09-21T20:00:00Z")
+    since, until = utc_time(since, "since"), utc_time(until, "until")
+    no_nul(q, "q")
+    no_nul(area, "area")
     box: tuple[float, ...] | None = None
     if bbox:
         try:
@@ -37,7 +62,7 @@ def post_filters(
         except ValueError:
             box = ()
         if len(box) != 4 or box[0] > box[2] or box[1] > box[3]:
-            raise HTTPException(422, "bbox must be min_lon,min_lat,max_lon,max_lat")
+            raise invalid("bbox", "bbox must be min_lon,min_lat,max_lon,max_lat")
     return PostQuery(since=since, until=until, bbox=box, text=q, area=area)  # type: ignore[arg-type]
 
 
@@ -50,7 +75,7 @@ def list_posts(
     user: Reader,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PostPage:
     total, posts = services.store.find_posts(replace(filters, limit=limit, offset=offset))
     return PostPage(total=total, items=[PostOut.of(p) for p in posts])

@@ -64,14 +64,6 @@ def parse_record(record: RawRecord | str | dict[str, Any], fmt: str, pseudonymis
     return _PARSERS[fmt](obj, pseudonymise)
 
 
-def _raw_bytes(text: str) -> bytes:
-    # The reader keeps undecodable bytes as surrogate escapes; this gives the dead-letter store the original.
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
-
-
 def iter_posts(
     paths: Iterable[Path | str] | Path | str,
     fmt: str,
@@ -86,6 +78,6 @@ def iter_posts(
                 try:
                     yield parse_record(record, record.fmt, pseudonymise)
                 except ParseError as error:
-                    yield DeadLetter.of(_raw_bytes(record.text), str(error), record.source)
+                    yield DeadLetter.of(record.exact_bytes(), str(error), record.source)
         except ParseError as error:
             yield DeadLetter.of(b"", str(error), str(path))

@@ -198,7 +198,15 @@ def read_csv(stream: IO[bytes], source: str, mapping: CsvMapping) -> Iterator[Ra
     header = next(csv.reader([header_line], delimiter=delimiter))
     columns = _Columns(header, mapping, source)
     zone = ZoneInfo(mapping.timezone)
-    rows = csv.reader(text, delimiter=delimiter)
+    # The physical lines of the row being read (one row may span lines), kept for its dead letter.
+    consumed: list[str] = []
+
+    def physical_lines() -> Iterator[str]:
+        for physical in text:
+            consumed.append(physical)
+            yield physical
+
+    rows = csv.reader(physical_lines(), delimiter=delimiter)
     line = 2
     while True:
         try:
@@ -207,12 +215,21 @@ def read_csv(stream: IO[bytes], source: str, mapping: CsvMapping) -> Iterator[Ra
             return
         except csv.Error as error:
             raise ParseError(f"{NAME}: {source}:{line}: {error}; the rest of the file was not read") from None
+        raw = _without_line_end("".join(consumed))
+        consumed.clear()
         if row:
             native = _row_to_native(row, columns, mapping, zone)
             record_text = json.dumps(native, ensure_ascii=False, separators=(",", ":"))
             remember(record_text, native)
-            yield RawRecord(f"{source}:{line}", record_text, NAME)
+            yield RawRecord(f"{source}:{line}", record_text, NAME, raw=raw)
         line = rows.line_num + 2  # line_num counts lines read so far, after the header
+
+
+def _without_line_end(row: str) -> str:
+    for end in ("\r\n", "\n", "\r"):
+        if row.endswith(end):
+            return row[: -len(end)]
+    return row
 
 
 def parse(obj: dict[str, Any], pseudonymise: Pseudonymiser) -> Post:

@@ -125,6 +125,10 @@ def loads(text: str, label: str, limit: int = MAX_RECORD_BYTES) -> dict[str, Any
 
 def clean(value: str) -> str:
     """Replace lone surrogates (legal in JSON escapes, illegal in UTF-8) so the Post can be stored."""
+    if "\x00" in value:
+        # "\u0000" is legal JSON, but PostgreSQL text columns refuse NUL: a NUL in an id, place, url or
+        # language (the Post model only guards its text) made the whole batch fail to store.
+        value = value.replace("\x00", "\ufffd")
     if value.isascii():
         return value
     try:

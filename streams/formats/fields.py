@@ -23,10 +23,18 @@ _MONTHS = {
     )
 }
 _ZONES: dict[str, timezone] = {"+0000": UTC}
+# Times a post can have: well before the first social networks, and well after now.
+EARLIEST_POST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_POST = datetime(2100, 1, 1, tzinfo=UTC)
+# Largest like/repost/reply/quote count: the storage columns are 32-bit integers.
+MAX_COUNT = 2**31 - 1
 
 
 def shown(value: Any, limit: int = 40) -> str:
     """A short printable rendering of an input value for error messages."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        # repr() of an int over 4300 digits raises ValueError (CVE-2020-10735 limit), and none is readable.
+        return f"a number of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -80,13 +88,20 @@ def count(value: Any, field: str, fmt: str) -> int:
         raise ParseError(f"{fmt}: field '{field}' should be an integer, got {kind(value)}")
     if value < 0:
         raise ParseError(f"{fmt}: field '{field}' is negative ({value})")
+    if value > MAX_COUNT:
+        # Counts are stored in 32-bit columns (PostgreSQL INTEGER); a larger one would fail the whole batch
+        # at storage, long after the record was accepted. No post has two billion likes.
+        raise ParseError(f"{fmt}: field '{field}' is too large ({shown(value)})")
     return value
 
 
 def number(value: Any, field: str, fmt: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ParseError(f"{fmt}: field '{field}' should be a number, got {kind(value)}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a JSON integer of 309 digits or more is exact in Python but no float
+        raise ParseError(f"{fmt}: field '{field}' is out of range ({shown(value)})") from None
 
 
 def point(value: Any, field: str, fmt: str, *, lon_first: bool) -> dict[str, float] | None:
@@ -128,7 +143,10 @@ def twitter_time(value: Any, field: str, fmt: str) -> datetime:
                 raise ValueError
             delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
             zone = _ZONES[offset] = timezone(-delta if offset[0] == "-" else delta)
-        return datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone)
+        moment = datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=zone
+        )
+        return plausible(moment, text, field, fmt)
     except (ValueError, KeyError, OverflowError):
         pass
     # Some tools re-export v1.1 tweets with ISO times; those are just as unambiguous.
@@ -141,7 +159,7 @@ def twitter_time(value: Any, field: str, fmt: str) -> datetime:
             f"{fmt}: field '{field}' is not a Twitter time like 'Wed Aug 27 13:08:45 +0000 2014':"
             f" {shown(text)}"
         )
-    return moment
+    return plausible(moment, text, field, fmt)
 
 
 def iso_time(value: Any, field: str, fmt: str, hint: str = "") -> datetime:
@@ -152,6 +170,22 @@ def iso_time(value: Any, field: str, fmt: str, hint: str = "") -> datetime:
         raise ParseError(f"{fmt}: field '{field}' is not an ISO-8601 time: {shown(text)}{hint}") from None
     if moment.tzinfo is None:
         raise ParseError(f"{fmt}: field '{field}' has no time zone: {shown(text)}{hint}")
+    return plausible(moment, text, field, fmt)
+
+
+def plausible(moment: datetime, text: str, field: str, fmt: str) -> datetime:
+    """The time, if a social post can have it. At the ends of the calendar converting to UTC raised
+    OverflowError out of the adapter (9999-12-31T23:59:59-23:59), and a year-9999 post that did get in made
+    the spike detector fail every batch holding it."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_POST <= utc < LATEST_POST:
+        raise ParseError(
+            f"{fmt}: field '{field}' is out of range ({shown(text)}); posts are from"
+            f" {EARLIEST_POST.year} to {LATEST_POST.year - 1}"
+        )
     return moment
 
 

@@ -30,6 +30,8 @@ CHUNK = 1 << 20
 MAX_LINE_BYTES = 16 * MAX_RECORD_BYTES
 # A pretty-printed document is decoded whole; past this size it is read line by line instead.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+# How far container() looks for the end of a CSV header line.
+MAX_HEADER_CHARS = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = "\ufeff"
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -57,15 +59,26 @@ def _decompression_errors(path: Path) -> Iterator[None]:
         raise ParseError(f"{path}: compressed data is broken or cut short ({error})") from None
 
 
-def container(path: Path) -> str:
-    """How a file is laid out: "empty", "array", "object" (JSON Lines or one document) or "csv"."""
+def container(path: Path, delimiter: str | None = None) -> str:
+    """How a file is laid out: "empty", "array", "object" (JSON Lines or one document), "csv", or "lines"
+    (JSON Lines whose first line is broken)."""
     path = Path(path)
     with _open(path) as stream, _decompression_errors(path):
+        text = ""
         while head := stream.read(4096):
-            first = head.decode("utf-8", "replace").lstrip(_BOM + " \t\r\n")[:1]
-            if first:
-                return {"[": "array", "{": "object"}.get(first, "csv")
-    return "empty"
+            text = (text + head.decode("utf-8", "replace")).lstrip(_BOM + " \t\r\n")
+            if not text:
+                continue
+            if text[0] in "[{":
+                return {"[": "array", "{": "object"}[text[0]]
+            if "\n" in text or len(text) > MAX_HEADER_CHARS:
+                break
+        if not text:
+            return "empty"
+        # A CSV header names at least the id, time and text columns, so it has a delimiter. A first line
+        # without one is a broken JSON record: reading the file as CSV would lose every record after it.
+        header = text.partition("\n")[0]
+        return "csv" if any(d in header for d in (delimiter or ",;\t")) else "lines"
 
 
 class _State:
@@ -102,8 +115,20 @@ def _split_v2(obj: dict[str, Any], source: str) -> Iterator[RawRecord]:
                 attached["places"] = [place]
         wrapped = {"data": tweet, "includes": attached}
         text = json.dumps(wrapped, ensure_ascii=False, separators=(",", ":"))
+        if not text.isascii() and not _is_utf8(text):
+            # A "\ud800" escape decodes to a lone surrogate; written back unescaped it would read as invalid
+            # UTF-8, and a tweet that parses alone would be dead-lettered when it comes in a response page.
+            text = json.dumps(wrapped, separators=(",", ":"))
         remember(text, wrapped)
         yield RawRecord(f"{source}#{index}", text, "twitter_v2")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _from_object(obj: Any, text: str, source: str, state: _State) -> Iterator[RawRecord]:
@@ -251,13 +276,15 @@ def read_records(path: Path, fmt: str = AUTO, csv_mapping: CsvMapping | None = N
     """The records of one file, in order. ``fmt`` "auto" sniffs the file and then each JSON record."""
     check_format(fmt)
     path = Path(path)
-    layout = container(path)
+    layout = container(path, csv_mapping.delimiter if csv_mapping else None)
     if layout == "empty":
         return
     state = _State(fmt)
     with _open(path) as stream, _decompression_errors(path):
         if fmt == "csv" or (fmt == AUTO and layout == "csv"):
             yield from read_csv(stream, str(path), csv_mapping or CsvMapping())
+        elif layout == "lines":
+            yield from _lines(stream, path, state)
         elif layout == "array":
             yield from _array(stream, path, state)
         elif layout == "object" and _first_line_is_json(stream):
