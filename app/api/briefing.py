@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from app.api.posts import utc_time
 from app.deps import Coordinator, Reader, ServicesDep
 from app.pipeline.alerts import Alert
 from app.room.models import AuditEntry, CycleEntry
@@ -43,9 +44,7 @@ def get_briefing(services: ServicesDep, user: Reader) -> Briefing:
 @router.post("", response_model=Briefing)
 def set_briefing(briefing: BriefingIn, services: ServicesDep, user: Coordinator) -> Briefing:
     """Mark a briefing (wall-clock time; now if none is given)."""
-    at = briefing.at or datetime.now(UTC)
-    if at.tzinfo is None:
-        raise HTTPException(422, "at needs a zone, e.g. 2026-11-26T21:00:00+01:00")
+    at = utc_time(briefing.at, "at") or datetime.now(UTC)
     services.room.room.record(user.name, "briefing", "room", {"at": at.astimezone(UTC).isoformat()})
     services.hub.publish("briefing", {"at": at.isoformat(), "by": user.name})
     return Briefing(at=at, by=user.name)
@@ -59,8 +58,8 @@ def changes(services: ServicesDep, user: Reader, since: datetime | None = None) 
         since = datetime.fromisoformat(str(mark.detail["at"])) if mark else None
     if since is None:
         return Changes(since=None, new_alerts=[], updated_alerts=[], case_changes=[], entries=[])
-    if since.tzinfo is None:
-        raise HTTPException(422, "since needs a zone")
+    since = utc_time(since, "since")
+    assert since is not None
     new, updated = services.room.room.alerts_since(since)
     case_changes = [e for e in services.room.room.audit_for(since=since) if e.subject.startswith("rumour:")]
     return Changes(

@@ -9,9 +9,15 @@ from app.db.room import Conflict, Invalid, NotFound
 
 
 def install(app: FastAPI) -> None:
-    for error, status in ((NotFound, 404), (Conflict, 409), (Invalid, 422)):
+    for error, status in ((NotFound, 404), (Conflict, 409)):
 
         async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"detail": str(exc)}, status_code=status)
 
         app.add_exception_handler(error, handler)
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        # The shape FastAPI documents for every 422, so clients parse one kind of refusal.
+        return JSONResponse({"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]}, 422)
+
+    app.add_exception_handler(Invalid, invalid)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.db.room import NotFound, incident_subject
@@ -33,6 +33,8 @@ from app.services import Services
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
+IncidentId = Annotated[int, Path(ge=1, le=2**53, description="the incident's number")]
+
 
 def _changed(services: Services, incident_id: int) -> None:
     services.hub.publish("incident", {"incident_id": incident_id})
@@ -51,13 +53,13 @@ def open_incident(new: IncidentIn, services: ServicesDep, user: Coordinator) -> 
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
-def get_incident(incident_id: int, services: ServicesDep, user: Reader) -> IncidentDetail:
+def get_incident(incident_id: IncidentId, services: ServicesDep, user: Reader) -> IncidentDetail:
     return services.room.detail(incident_id)
 
 
 @router.patch("/{incident_id}", response_model=Incident)
 def patch_incident(
-    incident_id: int, patch: IncidentPatch, services: ServicesDep, user: Coordinator
+    incident_id: IncidentId, patch: IncidentPatch, services: ServicesDep, user: Coordinator
 ) -> Incident:
     """Rename, close or reopen, link and unlink alerts and rumour cases."""
     incident = services.room.room.patch_incident(incident_id, patch, user.name)
@@ -67,7 +69,7 @@ def patch_incident(
 
 @router.get("/{incident_id}/drafts/analysis", response_model=AnalyseBody)
 def analysis_draft(
-    incident_id: int,
+    incident_id: IncidentId,
     services: ServicesDep,
     user: Reader,
     hours: Annotated[float, Query(gt=0, le=48)] = 2.0,
@@ -78,28 +80,28 @@ def analysis_draft(
 
 @router.get("/{incident_id}/drafts/advice", response_model=AdviseBody)
 def advice_draft(
-    incident_id: int, services: ServicesDep, user: Reader, lang: Literal["nl", "en"] = "nl"
+    incident_id: IncidentId, services: ServicesDep, user: Reader, lang: Literal["nl", "en"] = "nl"
 ) -> AdviseBody:
     """Advice to the mayor and crisis team, pre-filled from the matching playbook's checklist."""
     return services.room.advice_draft(incident_id, lang)
 
 
 @router.get("/{incident_id}/templates", response_model=list[Template])
-def templates(incident_id: int, services: ServicesDep, user: Reader) -> list[Template]:
+def templates(incident_id: IncidentId, services: ServicesDep, user: Reader) -> list[Template]:
     """Message templates (Dutch and English): the incident's playbook first, then the others."""
     return services.room.templates(incident_id)
 
 
 @router.get("/{incident_id}/entries", response_model=list[CycleEntry])
 def entries(
-    incident_id: int, services: ServicesDep, user: Reader, all_versions: bool = False
+    incident_id: IncidentId, services: ServicesDep, user: Reader, all_versions: bool = False
 ) -> list[CycleEntry]:
     services.room.room.incident(incident_id)
     return services.room.room.entries(incident_id, all_versions=all_versions)
 
 
 @router.post("/{incident_id}/entries", response_model=CycleEntry, status_code=201)
-def add_entry(incident_id: int, entry: EntryIn, services: ServicesDep, user: Handler) -> CycleEntry:
+def add_entry(incident_id: IncidentId, entry: EntryIn, services: ServicesDep, user: Handler) -> CycleEntry:
     """Save an analysis, advice, action or evaluation. An evaluation's effect is measured here."""
     saved = services.room.add_entry(incident_id, entry, user.name)
     _changed(services, incident_id)
@@ -108,7 +110,7 @@ def add_entry(incident_id: int, entry: EntryIn, services: ServicesDep, user: Han
 
 @router.put("/{incident_id}/entries/{entry_id}", response_model=CycleEntry)
 def edit_entry(
-    incident_id: int, entry_id: str, edit: EntryEdit, services: ServicesDep, user: Handler
+    incident_id: IncidentId, entry_id: str, edit: EntryEdit, services: ServicesDep, user: Handler
 ) -> CycleEntry:
     """A new version of an entry; the old ones stay (``/versions``)."""
     current = services.room.room.entry(entry_id)
@@ -120,18 +122,20 @@ def edit_entry(
 
 
 @router.get("/{incident_id}/entries/{entry_id}/versions", response_model=list[CycleEntry])
-def entry_versions(incident_id: int, entry_id: str, services: ServicesDep, user: Reader) -> list[CycleEntry]:
+def entry_versions(
+    incident_id: IncidentId, entry_id: str, services: ServicesDep, user: Reader
+) -> list[CycleEntry]:
     return [v for v in services.room.room.entry_versions(entry_id) if v.incident_id == incident_id]
 
 
 @router.get("/{incident_id}/effects", response_model=dict[str, Effect])
-def effects(incident_id: int, services: ServicesDep, user: Reader) -> dict[str, Effect]:
+def effects(incident_id: IncidentId, services: ServicesDep, user: Reader) -> dict[str, Effect]:
     """For each action: the hour before against the hour after (volume, rumour spread, share of questions)."""
     return services.room.effects(incident_id)
 
 
 @router.get("/{incident_id}/audit", response_model=list[AuditEntry])
-def incident_audit(incident_id: int, services: ServicesDep, user: Reader) -> list[AuditEntry]:
+def incident_audit(incident_id: IncidentId, services: ServicesDep, user: Reader) -> list[AuditEntry]:
     detail = services.room.detail(incident_id)
     subjects = [incident_subject(incident_id)] + [f"rumour:{c.case_id}" for c in detail.cases]
     return services.room.room.audit_for(subjects)
@@ -139,7 +143,7 @@ def incident_audit(incident_id: int, services: ServicesDep, user: Reader) -> lis
 
 @router.get("/{incident_id}/export")
 async def export(
-    incident_id: int,
+    incident_id: IncidentId,
     services: ServicesDep,
     user: Handler,
     format: Literal["pdf", "html", "json", "csv"] = "pdf",

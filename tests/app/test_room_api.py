@@ -100,7 +100,7 @@ def test_a_detector_case_goes_through_the_workflow_and_every_step_is_traced(clie
     checking = client.post("/api/rumours/rumour:a/status", json={"status": "checking", "version": 1}).json()
     assert checking["status"] == "checking"
     wrong = client.post("/api/rumours/rumour:a/status", json={"status": "answered"})
-    assert wrong.status_code == 422 and "answer" in wrong.json()["detail"]
+    assert wrong.status_code == 422 and "answered" in wrong.json()["detail"][0]["msg"]
     backwards = client.post("/api/rumours/rumour:a/status", json={"status": "new"})
     assert backwards.status_code == 422
     client.post("/api/rumours/rumour:a/status", json={"status": "denied", "reason": "police: no stabbing"})
