@@ -18,6 +18,7 @@ from app.api import (
     incidents,
     ingest,
     live,
+    playbooks,
     posts,
     rumours,
 )
@@ -44,7 +45,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    for module in (health, auth, posts, alerts, rumours, incidents, briefing, deadletter, ingest, live):
+    for module in (
+        health,
+        auth,
+        posts,
+        alerts,
+        rumours,
+        incidents,
+        briefing,
+        playbooks,
+        deadletter,
+        ingest,
+        live,
+    ):
         app.include_router(module.router)
     errors.install(app)
     install_metrics(app)

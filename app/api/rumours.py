@@ -60,7 +60,7 @@ def flag_post(flag: FlagIn, services: ServicesDep, user: Handler) -> RumourCase:
 
 @router.get("/{case_id:path}/history", response_model=list[AuditEntry])
 def case_history(case_id: str, services: ServicesDep, user: Reader) -> list[AuditEntry]:
-    return services.room.room.case_detail(case_id).history
+    return services.room.room.case_detail(case_id, services.room.clock()).history
 
 
 @router.post("/{case_id:path}/status", response_model=RumourCase)
@@ -106,4 +106,4 @@ def answer(case_id: str, answer: AnswerIn, services: ServicesDep, user: Handler)
 
 @router.get("/{case_id:path}", response_model=RumourCaseDetail)
 def get_case(case_id: str, services: ServicesDep, user: Reader) -> RumourCaseDetail:
-    return services.room.room.case_detail(case_id)
+    return services.room.room.case_detail(case_id, services.room.clock())

@@ -62,6 +62,7 @@ from streams.post import Post
 SPREAD_MINUTES = 10
 EFFECT_MINUTES = 60
 MAX_EXAMPLES = 5
+MAX_DETAIL_POSTS = 200  # member posts with their text in a case's detail, oldest first
 SYSTEM = "signaal"  # the actor of changes the service makes by itself (auto-linking alerts)
 
 
@@ -247,7 +248,7 @@ class RoomStore:
             updated_at=max(lasts) if lasts else None,
             post_count=max(post_count, 0),
             stance=StanceMix(**{k: v for k, v in stance_mix.items() if k in StanceMix.model_fields}),
-            examples=examples[:MAX_EXAMPLES],
+            examples=list({e.key: e for e in reversed(examples)}.values())[::-1][:MAX_EXAMPLES],
             merged_into=row.merged_into if row else None,
             merged_from=[r.case_id for r in merged_rows],
             answer=Answer.model_validate(row.answer) if row and row.answer else None,
@@ -290,7 +291,9 @@ class RoomStore:
         with self._sessions() as session:
             return self._build_case(session, case_id, self._case_row(session, case_id))
 
-    def case_detail(self, case_id: str) -> RumourCaseDetail:
+    def case_detail(self, case_id: str, clock: datetime | None = None) -> RumourCaseDetail:
+        """Everything the board shows of one case; ``clock`` (stream time) says whether an answer's hour
+        after has passed."""
         with self._sessions() as session:
             row = self._case_row(session, case_id)
             case = self._build_case(session, case_id, row)
@@ -326,16 +329,25 @@ class RoomStore:
             ]
         effect = None
         if case.answer is not None:
-            effect = _answer_effect(case.answer.published_at, spread, posts.values())
+            effect = _answer_effect(case.answer.published_at, spread, posts.values(), clock)
         return RumourCaseDetail(
             **case.model_dump(),
             member_keys=members,
             spread=[SpreadPoint(start=s, count=max(n, 0)) for s, n in sorted(spread.items())],
             areas=dict(Counter(p.area for p in posts.values() if p.area).most_common()),
             points=[
-                MapPoint(key=p.key, lat=p.coordinates.lat, lon=p.coordinates.lon, area=p.area)
+                MapPoint(
+                    key=p.key,
+                    lat=p.coordinates.lat,
+                    lon=p.coordinates.lon,
+                    area=p.area,
+                    created_at=p.created_at,
+                )
                 for p in posts.values()
                 if p.coordinates is not None
+            ],
+            posts=[
+                Example.of(p) for p in sorted(posts.values(), key=lambda p: p.created_at)[:MAX_DETAIL_POSTS]
             ],
             notes=[h for h in history if h.action == "note"],
             history=history,
@@ -562,8 +574,18 @@ class RoomStore:
 
     def incidents(self) -> list[Incident]:
         with self._sessions() as session:
+            counts = dict(
+                session.execute(
+                    select(
+                        CycleEntryRow.incident_id, func.count(func.distinct(CycleEntryRow.entry_id))
+                    ).group_by(CycleEntryRow.incident_id)
+                ).all()
+            )
             rows = session.scalars(select(IncidentRow).order_by(IncidentRow.incident_id.desc()))
-            return [self._incident(r) for r in rows]
+            return [
+                self._incident(r).model_copy(update={"entry_count": int(counts.get(r.incident_id, 0))})
+                for r in rows
+            ]
 
     def incident(self, incident_id: int) -> Incident:
         with self._sessions() as session:
@@ -787,7 +809,9 @@ class RoomStore:
             return [self._entry(r) for r in rows]
 
 
-def _answer_effect(at: datetime, spread: Counter[datetime], posts: Iterable[Post]) -> AnswerEffect:
+def _answer_effect(
+    at: datetime, spread: Counter[datetime], posts: Iterable[Post], clock: datetime | None
+) -> AnswerEffect:
     window = timedelta(minutes=EFFECT_MINUTES)
     before = sum(n for s, n in spread.items() if at - window <= s < at)
     after = sum(n for s, n in spread.items() if at <= s < at + window)
@@ -798,4 +822,5 @@ def _answer_effect(at: datetime, spread: Counter[datetime], posts: Iterable[Post
         after=max(after, 0),
         denials_before=sum(at - window <= t < at for t in denials),
         denials_after=sum(at <= t < at + window for t in denials),
+        complete=clock is not None and clock >= at + window,
     )

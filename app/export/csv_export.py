@@ -65,7 +65,7 @@ _ALERT = (
 _ALERT_JSON = frozenset({"member_ids", "examples", "details"})
 _STANCE = ("support", "deny", "query", "comment")
 _ANSWER = ("text", "channel", "url", "published_at", "by", "recorded_at")
-_EFFECT = ("window_minutes", "before", "after", "denials_before", "denials_after")
+_EFFECT = ("window_minutes", "before", "after", "denials_before", "denials_after", "complete")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -134,7 +134,16 @@ TABLES: dict[str, Table] = {
         Table("case_notes", ("case_id", *_AUDIT), frozenset({"detail"}), about="notes on a case"),
         Table("case_history", ("case_id", *_AUDIT), frozenset({"detail"}), about="status changes etc."),
         Table("case_spread", ("case_id", "start", "count"), about="posts per bucket joining each case"),
-        Table("case_points", ("case_id", "key", "lat", "lon", "area"), about="geotagged posts of each case"),
+        Table(
+            "case_points",
+            ("case_id", "key", "lat", "lon", "area", "created_at"),
+            about="geotagged posts of each case",
+        ),
+        Table(
+            "case_posts",
+            ("case_id", "key", "created_at", "text", "area"),
+            about="member posts of each case with their text (capped, oldest first)",
+        ),
         Table(
             "entries",
             ("entry_id", "incident_id", "step", "version", "author", "written_at", "effective_at", "body"),
@@ -155,6 +164,7 @@ CASE_CHILDREN = {
     "case_history": "history",
     "case_spread": "spread",
     "case_points": "points",
+    "case_posts": "posts",
 }
 TIMELINE_COLUMNS = ("at", "local_time", "time_basis", "kind", "who", "what", "ref")
 

@@ -80,6 +80,7 @@ class AnswerEffect(BaseModel):
     after: int
     denials_before: int
     denials_after: int
+    complete: bool = Field(default=False, description="the hour after has passed in the stream")
 
 
 class RumourCase(BaseModel):
@@ -112,6 +113,7 @@ class MapPoint(BaseModel):
     lat: float
     lon: float
     area: str | None
+    created_at: datetime | None = None
 
 
 class RumourCaseDetail(RumourCase):
@@ -119,6 +121,9 @@ class RumourCaseDetail(RumourCase):
     spread: list[SpreadPoint]
     areas: dict[str, int]
     points: list[MapPoint]
+    posts: list[Example] = Field(
+        default=[], description="member posts with their text, oldest first (capped)"
+    )
     notes: list[AuditEntry]
     history: list[AuditEntry]
     effect: AnswerEffect | None = None
@@ -321,6 +326,7 @@ class Incident(BaseModel):
     opened_at: datetime
     opened_by: str
     closed_at: datetime | None
+    entry_count: int = Field(default=0, description="cycle entries (latest versions)")
 
 
 class IncidentIn(BaseModel):

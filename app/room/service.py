@@ -149,7 +149,8 @@ class Room:
         """Everything about one incident for its evaluation. Making it is itself audited."""
         self.room.record(actor, "exported", incident_subject(incident_id), {})
         detail = self.detail(incident_id)
-        cases = [self.room.case_detail(c.case_id) for c in detail.cases]
+        clock = self.clock()
+        cases = [self.room.case_detail(c.case_id, clock) for c in detail.cases]
         revisions = [r for a in detail.alerts for r in self.store.alert_history(a.id)]
         entries = self.room.entries(incident_id, all_versions=True)
 

@@ -57,6 +57,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/incidents/{incident_id}/effects"): "read",
     ("GET", "/api/incidents/{incident_id}/audit"): "read",
     ("GET", "/api/incidents/{incident_id}/export"): "handle",
+    ("GET", "/api/playbooks"): "read",
     ("GET", "/api/briefing"): "read",
     ("POST", "/api/briefing"): "coordinate",
     ("GET", "/api/briefing/changes"): "read",

@@ -325,3 +325,29 @@ def test_a_rumour_alert_reaches_dashboards_as_a_case(client: TestClient) -> None
             kinds[message["type"]] = message["data"]
     assert kinds["case"]["case_id"] == "rumour:pushed"
     assert kinds["case"]["status"] == "new"
+
+
+def test_case_detail_carries_member_texts_and_the_answer_effect_is_marked_complete_in_time(
+    client: TestClient,
+) -> None:
+    ingest(client, [("1", 0, "De dijk is doorgebroken"), ("2", 90, "Is de dijk echt doorgebroken?")])
+    alert = rumour("rumour:dijk", ["1", "2"])
+    save(client, alert.model_copy(update={"examples": alert.examples * 2}))  # the detector may repeat one
+    client.post(
+        "/api/rumours/rumour:dijk/answer",
+        json={"text": "De dijk houdt.", "channel": "website", "published_at": "2012-09-21T18:10:00Z"},
+    )
+    detail = client.get("/api/rumours/rumour:dijk").json()
+    assert [e["key"] for e in detail["examples"]] == ["scenario:1"]
+    assert [p["text"] for p in detail["posts"]] == ["De dijk is doorgebroken", "Is de dijk echt doorgebroken?"]
+    assert detail["points"][0]["created_at"].startswith("2012-09-21T18:00")
+    # The stream's clock stands at 19:30 (the newest post): the hour after 18:10 has passed.
+    assert detail["effect"]["complete"] is True
+    playbooks = client.get("/api/playbooks").json()
+    assert {p["id"] for p in playbooks} == {"projectx", "rumour", "fire", "public_order"}
+    incidents = client.post("/api/incidents", json={"title": "Dijk"}).json()
+    client.post(
+        f"/api/incidents/{incidents['incident_id']}/entries",
+        json={"step": "act", "body": {"channel": "website", "message": "De dijk houdt."}},
+    )
+    assert client.get("/api/incidents").json()[0]["entry_count"] == 1
