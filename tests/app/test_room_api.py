@@ -339,7 +339,8 @@ def test_case_detail_carries_member_texts_and_the_answer_effect_is_marked_comple
     )
     detail = client.get("/api/rumours/rumour:dijk").json()
     assert [e["key"] for e in detail["examples"]] == ["scenario:1"]
-    assert [p["text"] for p in detail["posts"]] == ["De dijk is doorgebroken", "Is de dijk echt doorgebroken?"]
+    texts = [p["text"] for p in detail["posts"]]
+    assert texts == ["De dijk is doorgebroken", "Is de dijk echt doorgebroken?"]
     assert detail["points"][0]["created_at"].startswith("2012-09-21T18:00")
     # The stream's clock stands at 19:30 (the newest post): the hour after 18:10 has passed.
     assert detail["effect"]["complete"] is True
