@@ -121,6 +121,9 @@ def fonts() -> tuple[str, str, bool]:
     return "Helvetica", "Helvetica-Bold", False
 
 
+MAX_PDF_POSTS = 200
+
+
 def esc(text: object, limit: int | None = None) -> str:
     """Any text for a Paragraph: no markup of its own, no control characters, newlines kept."""
     value = _CONTROL.sub("", str(text)).replace("\t", " ")
@@ -563,13 +566,24 @@ def _appendices(dossier: Dossier) -> list[Flowable]:
 
     out.append(para("Appendix B — Evidence posts", "h1"))
     if dossier.posts:
+        # A reader wants the posts the alerts and cases hold up as examples, not every member of a
+        # thousand-post cascade; the JSON and CSV exports keep them all.
+        examples = {e.key for a in dossier.alerts for e in a.examples}
+        examples |= {e.key for c in dossier.cases for e in c.examples}
+        shown = [p for p in dossier.posts if p.key in examples][:MAX_PDF_POSTS]
         rows = [["Written", "Author", "Text", "Area"]]
         rows += [
             [stamp(p.created_at), p.author, p.text + (f"\n{p.url}" if p.url else ""), p.area or ""]
-            for p in dossier.posts
+            for p in shown
         ]
         out.append(table(rows, cols(0.2, 0.14, 0.52, 0.14), zebra=True))
-        out.append(para("Quoted as written by members of the public; authors pseudonymised.", "muted"))
+        note = "Quoted as written by members of the public; authors pseudonymised."
+        if len(shown) < len(dossier.posts):
+            note += (
+                f" The {len(shown)} example posts of the alerts and rumour cases; all {len(dossier.posts)} "
+                "evidence posts are in the JSON and CSV exports."
+            )
+        out.append(para(note, "muted"))
     else:
         out.append(para("No posts.", "muted"))
 

@@ -188,7 +188,7 @@ class Room:
             entries=entries,
             volume=volume,
             volume_bucket_minutes=VOLUME_BUCKET_MINUTES,
-            posts=[_dossier_post(p) for p in sorted(posts.values(), key=lambda p: p.created_at)],
+            posts=[_dossier_post(p) for p in sorted(posts.values(), key=lambda p: (p.created_at, p.key))],
             audit=self.room.audit_for(subjects),
             audit_chain_ok=self.room.verify_audit().ok,
         )
