@@ -128,6 +128,12 @@ def test_a_scenario_through_the_service_yields_alerts_with_history(client: TestC
     for start in range(0, len(lines), 2000):
         client.post("/api/ingest", content="\n".join(lines[start : start + 2000]), params={"source": "px"})
     assert wait_for_total(client, len(lines), timeout_s=60)["total"] == len(lines)
+    # Posts are stored before the detectors see them: wait until the last batch's alerts are saved too, or
+    # an alert can gain a revision between reading it and reading its history.
+    deadline = time.monotonic() + 60
+    while client.get("/api/status").json()["pipeline"]["received"] < len(lines):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
     alerts = client.get("/api/alerts", params={"limit": 500}).json()
     kinds = {alert["kind"] for alert in alerts["items"]}
