@@ -106,9 +106,7 @@ class Enricher:
             area = places[0].municipality
         if area is None and post.place:
             area = self._area_of_place_field(post.place)
-        return post.model_copy(
-            update={"lang": lang, "cell": cell, "places": tuple(p.name for p in places), "area": area}
-        )
+        return post.enriched(lang, cell, tuple([p.name for p in places]), area)
 
     def _area_of_place_field(self, place_field: str) -> str | None:
         # Platforms give e.g. "Haren, Nederland" or "Groningen, Netherlands": try the first part.
