@@ -13,6 +13,7 @@ from app.config import Settings
 from app.consumer import ConsumerWorker
 from app.db.repository import Store
 from app.db.session import make_engine, make_sessionmaker, upgrade
+from app.gc_tuning import tune_for_streaming
 from app.live import LiveHub
 from app.pipeline.alerts import Alert
 from app.pipeline.detection import Detection
@@ -93,6 +94,7 @@ class Services:
         worker = ConsumerWorker(
             bus, [settings.topic_posts, settings.topic_deadletter], settings.consumer_group, pipeline
         )
+        tune_for_streaming()
         worker.start()
         worker.ready.wait(30)
         return cls(
