@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,13 +59,32 @@ class Trigger(BaseModel):
         if not self.terms_any:
             return True
         text = " ".join([alert.title, alert.explanation, *(e.text for e in alert.examples)])
-        lowered = text.lower()
-        # A term written with capitals ("ME", the riot police) must match as written, else English "me"
-        # would trigger it; other terms match in any case.
-        return any(
-            re.search(rf"(?<!\w){re.escape(term)}(?!\w)", text if term.lower() != term else lowered)
-            for term in self.terms_any
+        as_written, any_case = _term_patterns(self.terms_any)
+        return bool(
+            (as_written is not None and as_written.search(text))
+            or (any_case is not None and any_case.search(text.lower()))
         )
+
+
+@cache
+def _term_patterns(terms: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """One whole-word pattern for the terms written with capitals and one for the rest, compiled once per
+    trigger (every alert update is matched against every trigger).
+
+    A term written with capitals ("ME", the riot police) must match as written, else English "me" would
+    trigger it; other terms match the lower-cased text. An alternation finds a match wherever one of its
+    terms would on its own: it backtracks to the next term when one fails at the word boundary.
+    """
+
+    def pattern(group: list[str]) -> re.Pattern[str] | None:
+        if not group:
+            return None
+        return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(term) for term in group)})(?!\w)")
+
+    return (
+        pattern([term for term in terms if term.lower() != term]),
+        pattern([term for term in terms if term.lower() == term]),
+    )
 
 
 class CalendarDay(BaseModel):

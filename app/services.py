@@ -15,6 +15,7 @@ from app.db.accounts import Accounts
 from app.db.repository import Store
 from app.db.room import RoomStore
 from app.db.session import make_engine, make_sessionmaker, upgrade
+from app.gc_tuning import tune_for_streaming
 from app.live import LiveHub
 from app.pipeline.alerts import Alert, AlertKind
 from app.pipeline.detection import Detection
@@ -121,6 +122,7 @@ class Services:
         worker = ConsumerWorker(
             bus, [settings.topic_posts, settings.topic_deadletter], settings.consumer_group, pipeline
         )
+        tune_for_streaming()
         worker.start()
         worker.ready.wait(30)
         retention = RetentionWorker(sessions, settings.retention_days) if settings.retention_days else None

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import orjson
 
+from app.gc_tuning import tune_for_streaming
 from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher
 from app.playbooks import PlaybookSet
@@ -90,6 +91,7 @@ def main() -> None:
     posts = alerts = rejected = 0
     memory: list[tuple[int, float]] = []
     gc.collect()
+    tune_for_streaming()  # as the service does before its consumer starts
     start_rss = rss_mb()
     for lines in scenario_chunks(args.posts, args.scale):
         for start in range(0, len(lines), BATCH):

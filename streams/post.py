@@ -2,7 +2,7 @@
 
 A :class:`Post` is created at the edge (a format adapter or the ingest endpoint), where the author's handle
 is replaced by a keyed pseudonym. From then on it travels unchanged over the bus into the service, which only
-adds enrichment fields (``lang``, ``cell``, ``places``, ``area``) with ``model_copy``.
+adds enrichment fields (``lang``, ``cell``, ``places``, ``area``) with :meth:`Post.enriched`.
 """
 
 from __future__ import annotations
@@ -70,10 +70,32 @@ class Post(BaseModel):
         # NUL cannot be stored in PostgreSQL text columns; other control characters are kept as written.
         return value.replace("\x00", "\ufffd")
 
+    def enriched(self, lang: str | None, cell: str | None, places: tuple[str, ...], area: str | None) -> Post:
+        """A copy with the enrichment fields set. Equal to ``model_copy(update=...)`` but without its generic
+        copying (a third of enrichment's cost): the post was validated when it was made, and the enricher
+        sets only values it computed itself."""
+        values = self.__dict__.copy()
+        values["lang"] = lang
+        values["cell"] = cell
+        values["places"] = places
+        values["area"] = area
+        copy = _new(type(self))
+        _set(copy, "__dict__", values)
+        _set(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__ | _ENRICHMENT_FIELDS)
+        _set(copy, "__pydantic_extra__", None)
+        _set(copy, "__pydantic_private__", None)
+        return copy
+
     @property
     def key(self) -> str:
         """Identity across the system: a post is stored once per (platform, id)."""
         return f"{self.platform}:{self.id}"
+
+
+_ENRICHMENT_FIELDS = frozenset({"lang", "cell", "places", "area"})
+# What pydantic's own copy uses: a frozen model refuses ordinary attribute assignment.
+_new = object.__new__
+_set = object.__setattr__
 
 
 def pseudonymise(platform: str, handle: str, key: bytes) -> str:

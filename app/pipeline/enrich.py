@@ -87,8 +87,19 @@ class Enricher:
     ) -> None:
         self._cell_resolution = cell_resolution
         self._matcher = PlaceMatcher(gazetteer.places())
-        self._language = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self._language.set_languages(list(LANGUAGES))
+        full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        full.set_languages(list(LANGUAGES))
+        # A new identifier over the restricted tables only: the loaded one also keeps the tables of all its
+        # languages (28 MB) so that set_languages can widen again, which we never do.
+        self._language = LanguageIdentifier(
+            full.nb_ptc,
+            full.nb_pc,
+            full.nb_classes,
+            full.tk_nextmove,
+            full.tk_output,
+            norm_probs=True,
+            tk_row=full.tk_row,
+        )
         self._geocode = geocode
 
     def language(self, text: str) -> str | None:
@@ -106,9 +117,7 @@ class Enricher:
             area = places[0].municipality
         if area is None and post.place:
             area = self._area_of_place_field(post.place)
-        return post.model_copy(
-            update={"lang": lang, "cell": cell, "places": tuple(p.name for p in places), "area": area}
-        )
+        return post.enriched(lang, cell, tuple([p.name for p in places]), area)
 
     def _area_of_place_field(self, place_field: str) -> str | None:
         # Platforms give e.g. "Haren, Nederland" or "Groningen, Netherlands": try the first part.
