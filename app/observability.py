@@ -45,6 +45,22 @@ class ServiceCollector(Collector):
         lag = GaugeMetricFamily("signaal_ingest_lag_seconds", "bus-to-storage delay of the last batch")
         lag.add_metric([], float(stats["ingest_lag_seconds"] or 0.0))  # type: ignore[arg-type]
         yield lag
+        with services.pipeline.stats.lock:
+            stages = dict(services.pipeline.stats.stage_seconds)
+        timing = CounterMetricFamily(
+            "signaal_stage_seconds", "time spent per pipeline stage", labels=["stage"]
+        )
+        for stage, seconds in stages.items():
+            timing.add_metric([stage], seconds)
+        yield timing
+        detection = services.pipeline.detection
+        if detection is not None:
+            detectors = CounterMetricFamily(
+                "signaal_detector_seconds", "time spent in each detector", labels=["detector"]
+            )
+            for name, seconds in dict(detection.seconds).items():
+                detectors.add_metric([name], seconds)
+            yield detectors
         healthy = GaugeMetricFamily("signaal_consumer_healthy", "1 while the consumer processes batches")
         healthy.add_metric([], 1.0 if services.worker.is_alive() and services.worker.healthy else 0.0)
         yield healthy

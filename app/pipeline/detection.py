@@ -3,6 +3,7 @@ detection time. Shared by the service's pipeline and the offline `signaal detect
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,6 +21,8 @@ class Detection:
         self.detectors = tuple(detectors)
         self.playbooks = playbooks
         self._detected_at: OrderedDict[str, datetime] = OrderedDict()
+        # Seconds spent in each detector since start (for /metrics); written by one thread, read by scrapes.
+        self.seconds: dict[str, float] = {type(d).__name__: 0.0 for d in self.detectors}
 
     @classmethod
     def standard(cls, playbooks: PlaybookSet) -> Detection:
@@ -51,7 +54,9 @@ class Detection:
         batch_time = max(post.created_at for post in posts)
         alerts: list[Alert] = []
         for detector in self.detectors:
+            started = time.perf_counter()
             alerts.extend(self._finish(alert, batch_time) for alert in detector.observe(posts))
+            self.seconds[type(detector).__name__] += time.perf_counter() - started
         return alerts
 
     def _finish(self, alert: Alert, batch_time: datetime) -> Alert:

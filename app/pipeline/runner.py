@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,10 @@ class PipelineStats:
     last_post_created_at: datetime | None = None
     last_stored_at: datetime | None = None
     ingest_lag_seconds: float | None = None
+    # Seconds spent per stage since start, for /metrics.
+    stage_seconds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("decode_enrich", "store", "detect", "publish"), 0.0)
+    )
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def snapshot(self) -> dict[str, object]:
@@ -74,8 +79,14 @@ class Pipeline:
         self._on_alerts = on_alerts
         self.stats = PipelineStats()
 
+    @property
+    def detection(self) -> Detection | None:
+        return self._detection
+
     def process(self, messages: list[Message]) -> list[Post]:
         """Handle one batch; returns the posts that were new. Raises if storage fails (nothing committed)."""
+        clock = time.perf_counter
+        started = clock()
         posts: list[Post] = []
         letters: list[DeadLetter] = []
         for message in messages:
@@ -90,9 +101,12 @@ class Pipeline:
                 continue
             posts.append(self._enrich(post))
 
+        decoded = clock()
         new_posts = self._store.add_posts(posts)
         self._store.add_dead_letters(letters)
+        stored = clock()
         alerts = self._detection.observe(new_posts) if self._detection else []
+        detected = clock()
         self._store.save_alerts(alerts)
         self._count(len(posts), len(new_posts), len(letters), new_posts, len(alerts))
         if messages:
@@ -103,6 +117,12 @@ class Pipeline:
             self._on_stored(new_posts)
         if alerts:
             self._on_alerts(alerts)
+        seconds = self.stats.stage_seconds
+        with self.stats.lock:
+            seconds["decode_enrich"] += decoded - started
+            seconds["store"] += stored - decoded
+            seconds["detect"] += detected - stored
+            seconds["publish"] += clock() - detected  # saving alerts, live push, the alerts topic
         return new_posts
 
     @staticmethod

@@ -57,6 +57,18 @@ def test_metrics_count_posts_in_out_and_rejected(client: TestClient) -> None:
         if name == "signaal_http_request_seconds_count" and ("route", "/api/ingest") in labels
     ]
     assert ingest_calls == [1]
+    stages = {
+        dict(labels)["stage"]: v
+        for (name, labels), v in after.items()
+        if name == "signaal_stage_seconds_total"
+    }
+    assert set(stages) == {"decode_enrich", "store", "detect", "publish"} and stages["store"] > 0
+    detectors = {
+        dict(labels)["detector"]
+        for (name, labels), _ in after.items()
+        if name == "signaal_detector_seconds_total"
+    }
+    assert detectors == {"SpikeDetector", "MobilisationDetector", "RumourDetector"}
 
 
 def test_json_logs_are_one_object_per_line(capsys: pytest.CaptureFixture[str]) -> None:
