@@ -54,7 +54,9 @@ def open_incident(new: IncidentIn, services: ServicesDep, user: Coordinator) -> 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
 def get_incident(incident_id: IncidentId, services: ServicesDep, user: Reader) -> IncidentDetail:
-    return services.room.detail(incident_id)
+    detail = services.room.detail(incident_id)
+    services.room.room.record_view(user.name, incident_subject(incident_id))
+    return detail
 
 
 @router.patch("/{incident_id}", response_model=Incident)

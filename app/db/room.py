@@ -7,6 +7,7 @@ version is refused with :class:`Conflict`, so two advisers never silently overwr
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -62,6 +63,8 @@ from streams.post import Post
 SPREAD_MINUTES = 10
 EFFECT_MINUTES = 60
 MAX_EXAMPLES = 5
+VIEW_EVERY = timedelta(minutes=15)
+MAX_VIEW_KEYS = 10_000
 MAX_DETAIL_POSTS = 200  # member posts with their text in a case's detail, oldest first
 SYSTEM = "signaal"  # the actor of changes the service makes by itself (auto-linking alerts)
 
@@ -112,6 +115,8 @@ def _bucket(moment: datetime, minutes: int = SPREAD_MINUTES) -> datetime:
 class RoomStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._views: dict[tuple[str, str], datetime] = {}
+        self._views_lock = threading.Lock()
 
     # --- writing with a trace ----------------------------------------------------------------------------
 
@@ -321,10 +326,13 @@ class RoomStore:
                     spread[_bucket(posts[key].created_at)] -= 1
 
             subjects = [case_subject(case_id)] + [case_subject(r.case_id) for r in merged]
+            # The case's own history is what was done to it; who looked is in the audit trail (and dossier).
             history = [
                 audit_entry(r)
                 for r in session.scalars(
-                    select(AuditRow).where(AuditRow.subject.in_(subjects)).order_by(AuditRow.seq)
+                    select(AuditRow)
+                    .where(AuditRow.subject.in_(subjects), AuditRow.action != "viewed")
+                    .order_by(AuditRow.seq)
                 )
             ]
         effect = None
@@ -763,6 +771,20 @@ class RoomStore:
     def verify_audit(self) -> audit.Verification:
         with self._sessions() as session:
             return audit.verify(session.scalars(select(AuditRow).order_by(AuditRow.seq)).all())
+
+    def record_view(self, actor: str, subject: str, every: timedelta = VIEW_EVERY) -> None:
+        """Trace that someone looked at a case or an incident, once per ``every`` per person and subject:
+        pages refresh every few seconds, and the trail should say who saw what, not count refreshes."""
+        now = datetime.now(UTC)
+        key = (actor, subject)
+        with self._views_lock:
+            last = self._views.get(key)
+            if last is not None and now - last < every:
+                return
+            self._views[key] = now
+            while len(self._views) > MAX_VIEW_KEYS:
+                self._views.pop(next(iter(self._views)))
+        self.record(actor, "viewed", subject)
 
     def record(
         self, actor: str, action: str, subject: str, detail: dict[str, Any] | None = None

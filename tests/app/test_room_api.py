@@ -234,8 +234,12 @@ def test_an_incident_goes_through_analyse_advise_act_evaluate(client: TestClient
     steps = [e["step"] for e in client.get(f"/api/incidents/{incident_id}").json()["entries"]]
     assert sorted(steps) == sorted(["analyse", "advise", "act", "evaluate"])
     audit = client.get(f"/api/incidents/{incident_id}/audit").json()
-    assert [a["action"] for a in audit][:2] == ["opened", "linked"]
+    assert [a["action"] for a in audit][:3] == ["opened", "linked", "viewed"]
     assert {a["actor"] for a in audit} == {"local", "signaal"}
+    # Who saw it is traced once per person per quarter hour, not once per page refresh.
+    client.get(f"/api/incidents/{incident_id}")
+    again = client.get(f"/api/incidents/{incident_id}/audit").json()
+    assert [a["action"] for a in again].count("viewed") == 1
 
 
 def test_the_audit_chain_breaks_where_a_row_was_changed(client: TestClient) -> None:
