@@ -69,6 +69,7 @@ def _replay(args: argparse.Namespace) -> int:
             settings.topic_posts,
             settings.topic_deadletter,
             partial(pseudonymise, key=settings.pseudonym_key_bytes),
+            seal=sealer.seal if (sealer := settings.sealer()) else None,
         )
         where = f"Kafka {settings.kafka_bootstrap_servers}"
     else:

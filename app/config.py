@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         description="signs dashboard session cookies",
     )
     token_hours: float = Field(default=12.0, gt=0, le=24 * 90, validation_alias="SIGNAAL_TOKEN_HOURS")
+    reveal_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_REVEAL_KEY",
+        description="a Fernet key: keep handles encrypted so a coordinator can reveal one, with a reason",
+    )
     retention_days: float | None = Field(
         default=None,
         gt=0,
@@ -124,6 +129,14 @@ class Settings(BaseSettings):
     @property
     def pseudonym_key_bytes(self) -> bytes:
         return self.pseudonym_key.get_secret_value().encode()
+
+    def sealer(self):  # type: ignore[no-untyped-def]
+        """The handle sealer when revealing is enabled, else None."""
+        if self.reveal_key is None:
+            return None
+        from streams.post import HandleSealer
+
+        return HandleSealer(self.reveal_key.get_secret_value())
 
     @property
     def auth_required(self) -> bool:

@@ -27,7 +27,7 @@ from app.room.service import Room
 from streams.bus import make_bus
 from streams.bus.base import Bus
 from streams.formats import Pseudonymiser
-from streams.post import Post, pseudonymise
+from streams.post import HandleSealer, Post, pseudonymise
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class Services:
     playbooks: PlaybookSet
     worker: ConsumerWorker
     pseudonymiser: Pseudonymiser
+    sealer: HandleSealer | None
     room: Room
     accounts: Accounts
     retention: RetentionWorker | None
@@ -138,6 +139,7 @@ class Services:
             playbooks=playbooks,
             worker=worker,
             pseudonymiser=partial(pseudonymise, key=settings.pseudonym_key_bytes),
+            sealer=settings.sealer(),
             room=room,
             accounts=Accounts(sessions),
             retention=retention,

@@ -51,6 +51,9 @@ class Post(BaseModel):
     reposts: Count = 0
     replies: Count = 0
     quotes: Count = 0
+    # The handle encrypted with SIGNAAL_REVEAL_KEY, only when a municipality chose to make revealing possible
+    # (see docs/privacy.md); never shown, only decrypted by POST /api/posts/{key}/reveal, with a reason.
+    author_sealed: Annotated[str | None, Field(max_length=1024)] = None
 
     # Added by the service's enrichment stage, never by producers.
     cell: Annotated[str | None, Field(max_length=32)] = None
@@ -102,3 +105,22 @@ def pseudonymise(platform: str, handle: str, key: bytes) -> str:
     """Keyed hash of an author handle: stable for one key, useless without it (AVG/GDPR art. 4(5))."""
     digest = hmac.new(key, f"{platform}:{handle.strip().lower()}".encode(), hashlib.sha256).hexdigest()
     return f"p_{digest[:20]}"
+
+
+class HandleSealer:
+    """Encrypts author handles at the edge so a coordinator can reveal one later, with a reason.
+
+    Fernet (AES-128-CBC + HMAC-SHA256, from the `cryptography` package) with the key in SIGNAAL_REVEAL_KEY.
+    Without that key nothing is sealed and no handle can ever be revealed: the default.
+    """
+
+    def __init__(self, key: str | bytes) -> None:
+        from cryptography.fernet import Fernet
+
+        self._fernet = Fernet(key)
+
+    def seal(self, handle: str) -> str:
+        return self._fernet.encrypt(handle.strip().encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        return self._fernet.decrypt(sealed.encode()).decode()

@@ -132,6 +132,7 @@ class KafkaTarget:
         pseudonymiser: Pseudonymiser,
         retry_for_s: float = 600.0,
         sleep: Callable[[float], None] = time.sleep,
+        seal: Callable[[str], str] | None = None,
     ) -> None:
         self._bus = bus
         self._topic_posts = topic_posts
@@ -139,13 +140,14 @@ class KafkaTarget:
         self._pseudonymiser = pseudonymiser
         self._retry_for_s = retry_for_s
         self._sleep = sleep
+        self._seal = seal
 
     def send(self, records: Sequence[RawRecord]) -> tuple[int, int]:
         messages: list[tuple[str, bytes, bytes]] = []
         accepted = rejected = 0
         for record in records:
             try:
-                post = parse_record(record, record.fmt, self._pseudonymiser)
+                post = parse_record(record, record.fmt, self._pseudonymiser, self._seal)
             except ParseError as error:
                 letter = DeadLetter.of(record.exact_bytes(), str(error), record.source)
                 messages.append(

@@ -66,6 +66,7 @@ async def ingest(
 
 def _publish_lines(services: Services, body: bytes, fmt: str, origin: str) -> IngestResult:
     settings = services.settings
+    seal = services.sealer.seal if services.sealer is not None else None
     accepted = 0
     errors: list[IngestError] = []
     for number, line in enumerate(body.split(b"\n"), start=1):
@@ -79,7 +80,7 @@ def _publish_lines(services: Services, body: bytes, fmt: str, origin: str) -> In
             reason = f"not valid UTF-8 at byte {error.start}"
         else:
             try:
-                post = parse_record(text, fmt, services.pseudonymiser)
+                post = parse_record(text, fmt, services.pseudonymiser, seal)
             except ParseError as error:
                 reason = str(error)
             else:

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.limits import MAX_OFFSET
 from app.api.schemas import AreaCount, PostOut, PostPage, Volume, VolumePoint
 from app.db.repository import PostQuery
-from app.deps import Reader, ServicesDep
+from app.deps import Reader, Revealer, ServicesDep
 
 router = APIRouter(prefix="/api", tags=["posts"])
 
@@ -94,3 +95,38 @@ def volume(
         points=[VolumePoint(start=start, count=count) for start, count in points],
         areas=[AreaCount(area=name, count=count) for name, count in areas],
     )
+
+
+class RevealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=10, max_length=2000, description="why, for the audit trail")]
+
+
+class Revealed(BaseModel):
+    key: str
+    handle: str
+    revealed_by: str
+
+
+@router.post("/posts/{key:path}/reveal", response_model=Revealed)
+def reveal_author(key: str, body: RevealIn, services: ServicesDep, user: Revealer) -> Revealed:
+    """Who wrote this post: needs the reveal role, a reason, and SIGNAAL_REVEAL_KEY; written to the audit
+    trail (the reason, not the handle)."""
+    no_nul(key, "key")
+    if services.sealer is None:
+        raise HTTPException(409, "revealing is off: no SIGNAAL_REVEAL_KEY, so no handles were kept")
+    post = services.store.get_post(key)
+    if post is None:
+        raise HTTPException(404, f"no post {key!r}")
+    if post.author_sealed is None:
+        raise HTTPException(
+            409, "this post was stored without a sealed handle (before revealing was enabled)"
+        )
+    try:
+        handle = services.sealer.open(post.author_sealed)
+    except Exception as error:  # a different key than the one that sealed it
+        raise HTTPException(
+            409, "the sealed handle does not open with the current SIGNAAL_REVEAL_KEY"
+        ) from error
+    services.room.room.record(user.name, "revealed", f"post:{key}", {"reason": body.reason})
+    return Revealed(key=key, handle=handle, revealed_by=user.name)

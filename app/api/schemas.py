@@ -34,7 +34,7 @@ class PostOut(BaseModel):
 
     @classmethod
     def of(cls, post: Post) -> PostOut:
-        data = post.model_dump(exclude={"coordinates", "places"})
+        data = post.model_dump(exclude={"coordinates", "places", "author_sealed"})
         return cls(
             key=post.key,
             lat=post.coordinates.lat if post.coordinates else None,

@@ -52,6 +52,7 @@ def _row_from_post(post: Post, stored_at: datetime) -> dict[str, object]:
         "platform": post.platform,
         "post_id": post.id,
         "author": post.author,
+        "author_sealed": post.author_sealed,
         "created_at": post.created_at,
         "text": post.text,
         "lang": post.lang,
@@ -97,6 +98,7 @@ def post_from_row(row: PostRow) -> Post:
         cell=row.cell,
         places=tuple(row.places or ()),
         area=row.area,
+        author_sealed=row.author_sealed,
     )
 
 
@@ -313,6 +315,14 @@ class Store:
                 .order_by(AlertRevisionRow.revision)
             )
             return [Alert.model_validate(row.body) for row in rows]
+
+    def get_post(self, key: str) -> Post | None:
+        platform, _, post_id = key.partition(":")
+        with self._sessions() as session:
+            row = session.scalar(
+                select(PostRow).where(PostRow.platform == platform, PostRow.post_id == post_id)
+            )
+            return post_from_row(row) if row else None
 
     def alert_counts(self) -> dict[str, int]:
         with self._sessions() as session:

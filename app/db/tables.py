@@ -52,6 +52,7 @@ class PostRow(Base):
     platform: Mapped[str] = mapped_column(String(32))
     post_id: Mapped[str] = mapped_column(String(128))
     author: Mapped[str] = mapped_column(String(128))
+    author_sealed: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(String(16))

@@ -44,11 +44,27 @@ _PARSERS: dict[str, Callable[[dict[str, Any], Pseudonymiser], Post]] = {
 }
 
 
-def parse_record(record: RawRecord | str | dict[str, Any], fmt: str, pseudonymise: Pseudonymiser) -> Post:
+def parse_record(
+    record: RawRecord | str | dict[str, Any],
+    fmt: str,
+    pseudonymise: Pseudonymiser,
+    seal: Callable[[str], str] | None = None,
+) -> Post:
     """One record as a Post. ``fmt`` "auto" uses a RawRecord's own format, or sniffs text and dicts.
 
     Text is bounded before decoding (1 MB, 64 levels of nesting, valid UTF-8); a dict is taken as decoded.
+    With ``seal`` (a :class:`streams.post.HandleSealer`'s ``seal``) the post also carries its author's handle
+    encrypted, for a later, audited reveal.
     """
+    if seal is not None:
+        handles: list[str] = []
+
+        def remembering(platform: str, handle: str) -> str:
+            handles.append(handle)  # every adapter pseudonymises exactly one handle: the author's
+            return pseudonymise(platform, handle)
+
+        post = parse_record(record, fmt, remembering)
+        return post.model_copy(update={"author_sealed": seal(handles[0])}) if handles else post
     check_format(fmt)
     if isinstance(record, RawRecord):
         fmt = record.fmt if fmt == AUTO else fmt

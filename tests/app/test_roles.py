@@ -30,6 +30,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/status"): "read",
     ("GET", "/api/posts"): "read",
     ("GET", "/api/stats/volume"): "read",
+    ("POST", "/api/posts/{key}/reveal"): "reveal",
     ("GET", "/api/alerts"): "read",
     ("GET", "/api/alerts/{alert_id}"): "read",
     ("GET", "/api/alerts/{alert_id}/history"): "read",
@@ -87,6 +88,7 @@ EXAMPLE_PARAMS = {
     "entry_id": "e1",
     "username": "nobody",
     "name": "nokey",
+    "key": "scenario:1",
 }
 
 
