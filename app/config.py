@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         validation_alias="SIGNAAL_REVEAL_KEY",
         description="a Fernet key: keep handles encrypted so a coordinator can reveal one, with a reason",
     )
+    warm_start_hours: float = Field(
+        default=48.0,
+        ge=0,
+        validation_alias="SIGNAAL_WARM_START_HOURS",
+        description="at start, replay this much of the stored stream through the detectors (0 = start cold)",
+    )
+    warm_start_max_posts: int = Field(default=300_000, ge=0, validation_alias="SIGNAAL_WARM_START_MAX_POSTS")
     retention_days: float | None = Field(
         default=None,
         gt=0,

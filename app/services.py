@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import Engine, text
@@ -21,6 +22,7 @@ from app.pipeline.alerts import Alert, AlertKind
 from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.runner import Pipeline
+from app.pipeline.warmup import warm_up
 from app.playbooks import PlaybookSet
 from app.retention import RetentionWorker
 from app.room.service import Room
@@ -120,6 +122,13 @@ class Services:
             on_stored=push_posts,
             on_alerts=push_alerts,
         )
+        if settings.warm_start_hours and pipeline.detection is not None:
+            warm_up(
+                store,
+                pipeline.detection,
+                timedelta(hours=settings.warm_start_hours),
+                settings.warm_start_max_posts,
+            )
         worker = ConsumerWorker(
             bus, [settings.topic_posts, settings.topic_deadletter], settings.consumer_group, pipeline
         )

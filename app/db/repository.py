@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -315,6 +315,47 @@ class Store:
                 .order_by(AlertRevisionRow.revision)
             )
             return [Alert.model_validate(row.body) for row in rows]
+
+    def stored_batches(self, since: datetime, max_posts: int) -> Iterator[list[Post]]:
+        """Posts written at or after ``since``, in the order and batches they were stored in (a batch is
+        one ``stored_at``): the most recent ``max_posts`` of them."""
+        with self._sessions() as session:
+            newest = session.scalars(
+                select(PostRow.pk)
+                .where(PostRow.created_at >= since)
+                .order_by(PostRow.pk.desc())
+                .limit(max_posts)
+            ).all()
+        if not newest:
+            return
+        first_pk = min(newest)
+        last_pk = max(newest)
+        batch: list[Post] = []
+        batch_time: datetime | None = None
+        cursor = first_pk - 1
+        while cursor < last_pk:
+            with self._sessions() as session:
+                rows = session.scalars(
+                    select(PostRow)
+                    .where(PostRow.pk > cursor, PostRow.pk <= last_pk, PostRow.created_at >= since)
+                    .order_by(PostRow.pk)
+                    .limit(self.CHUNK * 4)
+                ).all()
+            if not rows:
+                break
+            for row in rows:
+                if batch and row.stored_at != batch_time:
+                    yield batch
+                    batch = []
+                batch_time = row.stored_at
+                batch.append(post_from_row(row))
+            cursor = rows[-1].pk
+        if batch:
+            yield batch
+
+    def latest_post_time(self) -> datetime | None:
+        with self._sessions() as session:
+            return session.scalar(select(func.max(PostRow.created_at)))
 
     def get_post(self, key: str) -> Post | None:
         platform, _, post_id = key.partition(":")

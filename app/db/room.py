@@ -151,10 +151,6 @@ class RoomStore:
         row = session.scalar(select(AlertRow).where(AlertRow.alert_id == alert_id))
         return Alert.model_validate(row.body) if row else None
 
-    def latest_post_time(self) -> datetime | None:
-        with self._sessions() as session:
-            return session.scalar(select(func.max(PostRow.created_at)))
-
     def source_rates(self, until: datetime, minutes: int = 10) -> dict[str, float]:
         """Posts per minute per platform over the ``minutes`` before ``until`` (event time)."""
         with self._sessions() as session:

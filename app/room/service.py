@@ -46,7 +46,7 @@ class Room:
 
     def clock(self) -> datetime:
         now = datetime.now(UTC)
-        latest = self.room.latest_post_time()
+        latest = self.store.latest_post_time()
         return latest if latest is not None and now - latest > REPLAY_LAG else now
 
     # --- incidents ---------------------------------------------------------------------------------------
