@@ -452,7 +452,13 @@ def producer_main(
                 topic, value=value, key=f"{PLATFORM}:{post.id}".encode(), partition=hash(post.id) % partitions
             )
             pattern_log.append(
-                {"pattern": number, "id": post.id, "created_at": created.isoformat(), "sent": handed}
+                {
+                    "pattern": number,
+                    "id": post.id,
+                    "created_at": created.isoformat(),
+                    "created_at_s": created.timestamp(),
+                    "sent": handed,
+                }
             )
         next_due = min(schedule.time_of(seq) if seq < total else math.inf, queue[0][0] if queue else math.inf)
         wait = next_due - (monotonic() - t0)
@@ -723,7 +729,7 @@ class SoakRun:
     load_before: str
     load_after: str
     pool_size: int
-    notes: list[str] = field(default_factory=list)
+    pattern_seen: set[str] = field(default_factory=set)
 
 
 def uptime() -> str:
@@ -870,6 +876,7 @@ def run_soak(config: SoakConfig, log: Callable[[str], None] = print) -> SoakRun:
                 "disconnects": [(t - t0, why) for t, why in client.disconnects],
                 "pattern_posts_seen": len(client.pattern_received),
             },
+            pattern_seen=set(client.pattern_received),
             load_before=load_before,
             load_after=load_after,
             pool_size=pool_size,
@@ -1014,26 +1021,39 @@ def analyse(run: SoakRun) -> dict[str, Any]:
                 [s, float(np.percentile(chunk, 50)), float(np.percentile(chunk, 99)), float(chunk.max())]
             )
 
-    # Alerts of the patterns: the first alert whose alerted_at is the created_at of one of its posts.
-    by_created: dict[datetime, dict[str, Any]] = {
-        datetime.fromisoformat(p["created_at"]): p for p in run.pattern_sends
-    }
-    first_alert: dict[int, dict[str, Any]] = {}
+    # Alerts of the patterns: the first alert whose alerted_at is the created_at of one of its posts. The
+    # detectors keep event time as float epoch seconds, which can move the microseconds by one: the nearest
+    # pattern post within a millisecond is the one (pattern posts are 100 ms apart).
+    sends = sorted(run.pattern_sends, key=lambda p: p["created_at_s"])
+    created = np.array([p["created_at_s"] for p in sends])
     pattern_kind = {p.number: p.kind for p in run.patterns}
+
+    def completing(when: object) -> dict[str, Any] | None:
+        if not isinstance(when, str) or created.size == 0:
+            return None
+        t = datetime.fromisoformat(when).timestamp()
+        i = int(np.clip(np.searchsorted(created, t), 1, created.size - 1)) if created.size > 1 else 0
+        best = min((j for j in (i - 1, i) if 0 <= j < created.size), key=lambda j: abs(created[j] - t))
+        return sends[best] if abs(created[best] - t) <= 0.001 else None
+
+    first_alert: dict[int, dict[str, Any]] = {}
+    pattern_alert_ids: set[str] = set()
     other_alerts: dict[str, int] = {}
     for alert in sorted(run.alerts, key=lambda a: a["received"]):
-        when = alert.get("alerted_at")
-        send = by_created.get(datetime.fromisoformat(when)) if isinstance(when, str) else None
+        send = completing(alert.get("alerted_at"))
         if send is not None and pattern_kind.get(send["pattern"]) == alert["kind"]:
+            pattern_alert_ids.add(alert["id"])
             first_alert.setdefault(
                 send["pattern"],
                 {**alert, "completing_post": send["id"], "latency": alert["received"] - send["sent"]},
             )
-        elif not any(a.get("id") == alert["id"] for a in first_alert.values()):
+        elif alert["id"] not in pattern_alert_ids:
             other_alerts[alert["kind"]] = other_alerts.get(alert["kind"], 0) + 1
     alert_rows = []
     for pattern in run.patterns:
         found = first_alert.get(pattern.number)
+        seen_posts = sum(1 for post in pattern.posts if f"{PLATFORM}:{post.id}" in run.pattern_seen)
+        status = "alert" if found else "no alert" if seen_posts == len(pattern.posts) else "not reached"
         alert_rows.append(
             {
                 "pattern": pattern.number,
@@ -1041,6 +1061,8 @@ def analyse(run: SoakRun) -> dict[str, Any]:
                 "label": pattern.label,
                 "phase": schedule.phase(pattern.at, config.warmup, config.recovery),
                 "at": pattern.at,
+                "status": status,
+                "posts_seen": f"{seen_posts}/{len(pattern.posts)}",
                 "alert_id": found["id"] if found else None,
                 "completing_post": found["completing_post"] if found else None,
                 "latency": found["latency"] if found else None,
@@ -1134,6 +1156,8 @@ def analyse(run: SoakRun) -> dict[str, Any]:
             "patterns": alert_rows,
             "other_alert_messages": other_alerts,
             "alert_messages": len(run.alerts),
+            "alerts": [{**a, "received": a["received"] - t0} for a in run.alerts],
+            "pattern_sends": [{**p, "sent": p["sent"] - t0} for p in run.pattern_sends],
         },
         "lag": lag_summary,
         "memory": memory,
@@ -1220,7 +1244,9 @@ def table(result: dict[str, Any]) -> str:
         rows.append(
             (
                 f"post->alert #{row['pattern']} {row['kind']} ({row['phase']})",
-                _ms(row["latency"]) if row["latency"] is not None else "NO ALERT",
+                _ms(row["latency"])
+                if row["latency"] is not None
+                else f"{row['status'].upper()} ({row['posts_seen']} posts processed)",
                 "fires",
                 _ok(row["latency"] is not None),
             )
