@@ -16,6 +16,10 @@ from streams.post import Post
 REMEMBERED_ALERTS = 100_000
 
 
+def _created_at(post: Post) -> datetime:
+    return post.created_at
+
+
 class Detection:
     def __init__(self, detectors: Sequence[Detector], playbooks: PlaybookSet) -> None:
         self.detectors = tuple(detectors)
@@ -51,6 +55,9 @@ class Detection:
     def observe(self, posts: list[Post]) -> list[Alert]:
         if not posts:
             return []
+        # A Kafka poll hands over records grouped by partition, so a reply can come before the post it
+        # answers; the detectors work in event time, so they get each batch in event-time order.
+        posts = sorted(posts, key=_created_at)
         batch_time = max(post.created_at for post in posts)
         alerts: list[Alert] = []
         for detector in self.detectors:
