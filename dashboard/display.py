@@ -84,3 +84,11 @@ def clock(moment: datetime | None, *, seconds: bool = False) -> str:
     if moment is None:
         return "–"
     return to_local(moment).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def day_time(value: object, *, seconds: bool = False) -> str:
+    """A wall-clock or stream time as the crisis room reads it, local day and time ("Sun 15 Sep 21:04")."""
+    moment = parse_time(value)
+    if moment is None:
+        return "–"
+    return to_local(moment).strftime("%a %d %b %H:%M:%S" if seconds else "%a %d %b %H:%M")

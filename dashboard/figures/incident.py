@@ -15,11 +15,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.display import clock, escape_plotly, naive_local, parse_time
+from dashboard.figures.notes import empty_note
 
 BAR = "#3c6e91"
 BEFORE = "#9aa8b4"
 MEASURING = "#c4d5e2"
 GRID = "#e3e8ec"
+MUTED = "#8797a6"
 ACTION = "#2e8b57"
 # Marker per detector: shape and colour, readable in grey print too.
 ALERT_MARKS = {
@@ -36,18 +38,6 @@ def pick_bucket(span: timedelta, max_bars: int = MAX_BARS) -> int:
     """The shortest bucket (in minutes) that shows ``span`` in at most ``max_bars`` bars."""
     minutes = span / timedelta(minutes=1)
     return next((b for b in BUCKETS if minutes / b <= max_bars), BUCKETS[-1])
-
-
-def _empty(fig: go.Figure, text: str) -> None:
-    fig.add_annotation(
-        text=text,
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-        showarrow=False,
-        font={"size": 14, "color": "#8797a6"},
-    )
 
 
 def incident_volume_figure(
@@ -138,7 +128,7 @@ def incident_volume_figure(
         },
     )
     if not any(c for _, c in rows):
-        _empty(fig, "No posts in this period")
+        empty_note(fig, "No posts in this period", size=14, color=MUTED)
     return fig
 
 

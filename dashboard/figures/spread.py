@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from dashboard.display import clock, escape_plotly, naive_local, parse_time
 from dashboard.figures.geodata import Place
 from dashboard.figures.map import bin_posts, bubble_size, map_figure
+from dashboard.figures.notes import empty_note
 
 BUCKET = timedelta(minutes=10)  # the API's spread grid (app.db.room.SPREAD_MINUTES)
 LINE = "#3c6e91"
@@ -195,15 +196,7 @@ def spread_figure(
                 font={"color": ANSWER, "size": 12},
             )
     if not any(ys):
-        fig.add_annotation(
-            text="No spread measured yet",
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
-            font={"size": 11 if compact else 13, "color": MUTED},
-        )
+        empty_note(fig, "No spread measured yet", size=11 if compact else 13, color=MUTED)
         fig.update_yaxes(range=[0, 1])
     return fig
 
@@ -262,15 +255,7 @@ def stance_figure(stance: Mapping[str, Any] | None) -> go.Figure:
         font={"color": "#33414e"},
     )
     if not total:
-        fig.add_annotation(
-            text="No stance counted",
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
-            font={"size": 12, "color": MUTED},
-        )
+        empty_note(fig, "No stance counted", size=12, color=MUTED)
     return fig
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard.display import naive_local, parse_time
+from dashboard.figures.notes import empty_note
 
 BAR = "#3c6e91"
 PARTIAL = "#a9c1d3"
@@ -92,14 +93,6 @@ def volume_figure(
         },
     )
     if not any(counts):
-        fig.add_annotation(
-            text="No posts in this period",
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
-            font={"size": round(theme.font_px * 7 / 6), "color": theme.muted},
-        )
+        empty_note(fig, "No posts in this period", size=round(theme.font_px * 7 / 6), color=theme.muted)
         fig.update_yaxes(range=[0, 5])
     return fig

@@ -25,7 +25,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.auth import session_token
 from dashboard.client import SEVERITIES
-from dashboard.display import LOCAL_TZ, parse_time, plain, to_local
+from dashboard.display import LOCAL_TZ, day_time, parse_time, plain
 from dashboard.figures.incident import (
     CHANNELS,
     effect_figure,
@@ -35,6 +35,7 @@ from dashboard.figures.incident import (
 )
 from dashboard.room_api import Refused, RoomClient
 from dashboard.settings import current_settings
+from dashboard.ui import room_nav
 
 
 def _title(incident_id: str | None = None, **_query: str) -> str:
@@ -64,13 +65,6 @@ AUDIT_SHOWN = 200
 
 
 # --- small readers ---------------------------------------------------------------------------------------
-
-
-def when(value: Any, *, seconds: bool = False) -> str:
-    moment = parse_time(value)
-    if moment is None:
-        return "–"
-    return to_local(moment).strftime("%a %d %b %H:%M:%S" if seconds else "%a %d %b %H:%M")
 
 
 def rumour_href(case_id: str) -> str:
@@ -125,18 +119,14 @@ def entry_meta(entry: Mapping[str, Any], versions: Sequence[Mapping[str, Any]] =
     parts: list[Any] = []
     if version > 1:
         parts.append(html.Span(f"version {version}", className="version"))
-        parts.append(html.Span(f"edited by {author} at {when(entry.get('written_at'))}", className="who"))
+        parts.append(html.Span(f"edited by {author} at {day_time(entry.get('written_at'))}", className="who"))
         first = next((v for v in versions if v.get("version") == 1), None)
         if first is not None:
-            parts.append(
-                html.Span(
-                    f"first written by {plain(first.get('author'), 60)} at {when(first.get('written_at'))}",
-                    className="first",
-                )
-            )
+            first_author, first_at = plain(first.get("author"), 60), day_time(first.get("written_at"))
+            parts.append(html.Span(f"first written by {first_author} at {first_at}", className="first"))
     else:
-        parts.append(html.Span(f"by {author} at {when(entry.get('written_at'))}", className="who"))
-    parts.append(html.Span(f"stream time {when(entry.get('effective_at'))}", className="stream"))
+        parts.append(html.Span(f"by {author} at {day_time(entry.get('written_at'))}", className="who"))
+    parts.append(html.Span(f"stream time {day_time(entry.get('effective_at'))}", className="stream"))
     return html.Div(parts, className="entry-meta")
 
 
@@ -184,7 +174,7 @@ def analysis_body(body: Mapping[str, Any], *, unfold: bool = False) -> list[Any]
     if figures:
         children.append(
             html.Div(
-                [figures, f" · window {when(window[0])} – {when(window[1])}" if window[0] else ""],
+                [figures, f" · window {day_time(window[0])} – {day_time(window[1])}" if window[0] else ""],
                 className="figures",
             )
         )
@@ -240,7 +230,7 @@ def advise_body(body: Mapping[str, Any], *, unfold: bool = False) -> list[Any]:
 def act_label(entry: Mapping[str, Any]) -> str:
     body = entry.get("body") or {}
     channel = CHANNELS.get(str(body.get("channel")), plain(str(body.get("channel")), 20))
-    return f"{channel} at {when(entry.get('effective_at'))}: {plain(body.get('message'), 70)}"
+    return f"{channel} at {day_time(entry.get('effective_at'))}: {plain(body.get('message'), 70)}"
 
 
 def act_body(body: Mapping[str, Any], cases: Mapping[str, str] | None = None) -> list[Any]:
@@ -388,7 +378,7 @@ def alert_row(alert: Mapping[str, Any]) -> html.Li:
                     html.Span(severity.upper(), className=f"badge sev-{severity}"),
                     html.Span(plain(str(alert.get("kind")), 20), className="kind"),
                     html.Span(f"{alert.get('post_count', 0):,} posts", className="count"),
-                    html.Span(when(alert.get("first_seen")), className="time"),
+                    html.Span(day_time(alert.get("first_seen")), className="time"),
                     html.Button(
                         "unlink",
                         id={"type": "inc-unlink-alert", "id": str(alert.get("id"))},
@@ -446,7 +436,7 @@ def audit_rows(audit: Sequence[Mapping[str, Any]]) -> list[html.Tr]:
             html.Tr(
                 [
                     html.Td(str(item.get("seq")), className="num"),
-                    html.Td(when(item.get("at"), seconds=True)),
+                    html.Td(day_time(item.get("at"), seconds=True)),
                     html.Td(plain(item.get("actor"), 40)),
                     html.Td(plain(item.get("action"), 40), className="action"),
                     html.Td(plain(item.get("subject"), 80), className="subject"),
@@ -622,17 +612,6 @@ def template_options(templates: Sequence[Mapping[str, Any]]) -> list[dict[str, s
 # --- the page --------------------------------------------------------------------------------------------
 
 
-def nav() -> html.Nav:
-    links = [("/", "Live"), ("/incidents", "Incidents"), ("/rumours", "Rumours")]
-    return html.Nav(
-        className="room-nav",
-        children=[
-            dcc.Link(label, href=href, className="active" if href == "/incidents" else "")
-            for href, label in links
-        ],
-    )
-
-
 def head_children(detail: Mapping[str, Any]) -> list[Any]:
     status = plain(str(detail.get("status")), 20)
     area, playbook = detail.get("area"), detail.get("playbook")
@@ -640,12 +619,12 @@ def head_children(detail: Mapping[str, Any]) -> list[Any]:
     texts = [
         f"area {plain(area, 60)}" if area else "all areas",
         f"playbook {plain(playbook, 40)}" if playbook else "playbook from the alerts",
-        f"opened by {plain(detail.get('opened_by'), 60)} at {when(detail.get('opened_at'))}",
+        f"opened by {plain(detail.get('opened_by'), 60)} at {day_time(detail.get('opened_at'))}",
         f"{alerts} alerts · {cases} rumour cases",
         "new alerts in the area are linked automatically" if detail.get("auto_link") else "linked by hand",
     ]
     if detail.get("closed_at"):
-        texts.append(f"closed at {when(detail.get('closed_at'))}")
+        texts.append(f"closed at {day_time(detail.get('closed_at'))}")
     facts = [html.Span(status, className=f"status-chip status-{status}")]
     facts += [html.Span(text, className="fact") for text in texts]
     return [
@@ -887,6 +866,17 @@ def evaluate_form() -> list[Any]:
     ]
 
 
+def link_picker(dropdown_id: str, placeholder: str) -> html.Div:
+    """A dropdown of what can be linked to the incident and its Link button (``<dropdown_id>-go``)."""
+    return html.Div(
+        className="form-row",
+        children=[
+            dcc.Dropdown(id=dropdown_id, placeholder=placeholder, className="grow"),
+            html.Button("Link", id=f"{dropdown_id}-go", n_clicks=0),
+        ],
+    )
+
+
 def side_panels() -> list[Any]:
     return [
         html.Section(
@@ -900,22 +890,10 @@ def side_panels() -> list[Any]:
             className="panel links",
             children=[
                 html.H2("Alerts"),
-                html.Div(
-                    className="form-row",
-                    children=[
-                        dcc.Dropdown(id="inc-link-alert", placeholder="link an alert…", className="grow"),
-                        html.Button("Link", id="inc-link-alert-go", n_clicks=0),
-                    ],
-                ),
+                link_picker("inc-link-alert", "link an alert…"),
                 html.Ul(id="inc-alerts", className="linked-list"),
                 html.H2("Rumour cases"),
-                html.Div(
-                    className="form-row",
-                    children=[
-                        dcc.Dropdown(id="inc-link-case", placeholder="link a rumour case…", className="grow"),
-                        html.Button("Link", id="inc-link-case-go", n_clicks=0),
-                    ],
-                ),
+                link_picker("inc-link-case", "link a rumour case…"),
                 html.Ul(id="inc-cases", className="linked-list"),
                 html.Div(id="inc-link-message", className="message", role="alert"),
             ],
@@ -978,7 +956,9 @@ def layout(incident_id: str | None = None, **_query: str) -> html.Div:
         return html.Div(
             className="room-page incident-page",
             children=[
-                html.Header(className="room-header", children=[html.H1("Signaal · Incident"), nav()]),
+                html.Header(
+                    className="room-header", children=[html.H1("Signaal · Incident"), room_nav("/incidents")]
+                ),
                 html.P(
                     f"No incident {plain(incident_id, 20)}: {problem or 'not a number'}.",
                     className="message error",
@@ -1005,7 +985,7 @@ def layout(incident_id: str | None = None, **_query: str) -> html.Div:
                     html.Div(head_children(detail), id="inc-head", className="incident-head"),
                     html.Div(
                         [
-                            nav(),
+                            room_nav("/incidents"),
                             html.Button(status_label, id="inc-status-toggle", n_clicks=0, className="small"),
                         ],
                         className="head-side",
@@ -1238,6 +1218,24 @@ def load_editor(*args: Any) -> tuple[Any, ...]:
     return no_update, no_update, no_update, no_update
 
 
+def save_draft(
+    incident_id: int, step: str, store: Mapping[str, Any], body: dict[str, Any], what: str
+) -> tuple[Any, ...]:
+    """Save the analysis or advice in the editor: a new entry, or the next version of the one being edited.
+
+    Returns the editor's message, its cleared draft and the save time (refused: the reason, draft kept)."""
+    edit = store.get("edit")
+    try:
+        with _client() as api:
+            if edit:
+                saved = api.edit_entry(incident_id, edit["entry_id"], body, edit["version"])
+            else:
+                saved = api.add_entry(incident_id, step, body)
+    except (Refused, httpx.HTTPError) as error:
+        return f"Not saved: {_error(error)}", no_update, no_update
+    return done(f"{what} saved (version {saved['version']})."), None, time.time()
+
+
 def _mode(store: Mapping[str, Any], what: str) -> str:
     edit = store.get("edit")
     if edit:
@@ -1262,7 +1260,9 @@ def show_analysis_editor(store: Mapping[str, Any] | None) -> tuple[Any, ...]:
     body = store.get("body") or {}
     window = body.get("window") or [None, None]
     figures = figures_line(body.get("figures") or {})
-    shown = f"Snapshot: {figures}" + (f" · window {when(window[0])} – {when(window[1])}" if window[0] else "")
+    shown = f"Snapshot: {figures}" + (
+        f" · window {day_time(window[0])} – {day_time(window[1])}" if window[0] else ""
+    )
     return False, _mode(store, "analysis"), body.get("summary") or "", shown, analysis_editor_goals(body)
 
 
@@ -1289,16 +1289,7 @@ def save_analysis(
     if not clicks or not store:
         return no_update, no_update, no_update
     body = build_analysis(store.get("body") or {}, summary, values, ids)
-    edit = store.get("edit")
-    try:
-        with _client() as api:
-            if edit:
-                saved = api.edit_entry(incident_id, edit["entry_id"], body, edit["version"])
-            else:
-                saved = api.add_entry(incident_id, "analyse", body)
-    except (Refused, httpx.HTTPError) as error:
-        return f"Not saved: {_error(error)}", no_update, no_update
-    return done(f"Analysis saved (version {saved['version']})."), None, time.time()
+    return save_draft(incident_id, "analyse", store, body, "Analysis")
 
 
 # --- advise ----------------------------------------------------------------------------------------------
@@ -1351,16 +1342,7 @@ def save_advice(
     if not clicks or not store:
         return no_update, no_update, no_update
     body = build_advice(store.get("body") or {}, to, advice, checks, notes)
-    edit = store.get("edit")
-    try:
-        with _client() as api:
-            if edit:
-                saved = api.edit_entry(incident_id, edit["entry_id"], body, edit["version"])
-            else:
-                saved = api.add_entry(incident_id, "advise", body)
-    except (Refused, httpx.HTTPError) as error:
-        return f"Not saved: {_error(error)}", no_update, no_update
-    return done(f"Advice saved (version {saved['version']})."), None, time.time()
+    return save_draft(incident_id, "advise", store, body, "Advice")
 
 
 # --- act -------------------------------------------------------------------------------------------------
@@ -1452,33 +1434,24 @@ def record_action(
     template: str | None,
     incident_id: int,
 ) -> tuple[Any, ...]:
+    as_typed = (no_update, no_update, no_update)  # message, template used, save time: all left as they are
     if not clicks:
-        return no_update, no_update, no_update, no_update
+        return no_update, *as_typed
     body = build_act(channel, message, lang, url, case_id, template)
     if not body["message"]:
-        return "Write the message that was published.", no_update, no_update, no_update
+        return "Write the message that was published.", *as_typed
     left = placeholders(body["message"])
     if left:
-        return (
-            f"Fill in {', '.join(left)} first: the record says what was published.",
-            no_update,
-            no_update,
-            no_update,
-        )
+        return f"Fill in {', '.join(left)} first: the record says what was published.", *as_typed
     try:
         published = parse_local(at)
     except ValueError:
-        return (
-            "Published at: write it as YYYY-MM-DD HH:MM (local time), or leave it empty.",
-            no_update,
-            no_update,
-            no_update,
-        )
+        return "Published at: write it as YYYY-MM-DD HH:MM (local time), or leave it empty.", *as_typed
     try:
         with _client() as api:
             api.add_entry(incident_id, "act", body, published)
     except (Refused, httpx.HTTPError) as error:
-        return f"Not saved: {_error(error)}", no_update, no_update, no_update
+        return f"Not saved: {_error(error)}", *as_typed
     return done("Action saved; its effect is measured below (Evaluate)."), "", None, time.time()
 
 

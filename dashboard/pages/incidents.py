@@ -15,9 +15,10 @@ import httpx
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.auth import session_token
-from dashboard.display import parse_time, plain, to_local
+from dashboard.display import day_time, parse_time, plain
 from dashboard.room_api import Refused, RoomClient
 from dashboard.settings import current_settings
+from dashboard.ui import room_nav
 
 dash.register_page(__name__, path="/incidents", title="Incidents · Signaal", name="Incidents")
 
@@ -29,22 +30,6 @@ PLAYBOOKS = {
     "public_order": "Public order",
 }
 REFRESH_MS = 10_000
-
-
-def when(value: Any) -> str:
-    """A wall-clock or stream time as the crisis room reads it: local day and time."""
-    moment = parse_time(value)
-    return "–" if moment is None else to_local(moment).strftime("%a %d %b %H:%M")
-
-
-def nav(active: str) -> html.Nav:
-    links = [("/", "Live"), ("/incidents", "Incidents"), ("/rumours", "Rumours")]
-    return html.Nav(
-        className="room-nav",
-        children=[
-            dcc.Link(label, href=href, className="active" if href == active else "") for href, label in links
-        ],
-    )
 
 
 def incident_rows(
@@ -77,7 +62,7 @@ def incident_rows(
                     html.Td(plain(incident.get("area"), 60) or "everywhere"),
                     html.Td(PLAYBOOKS.get(playbook or "", plain(playbook, 40)) if playbook else "by alerts"),
                     html.Td(
-                        [plain(incident.get("opened_by"), 60), html.Br(), when(incident.get("opened_at"))]
+                        [plain(incident.get("opened_by"), 60), html.Br(), day_time(incident.get("opened_at"))]
                     ),
                     html.Td(str(len(incident.get("alert_ids") or [])), className="num"),
                     html.Td(str(len(incident.get("case_ids") or [])), className="num"),
@@ -178,7 +163,7 @@ def layout(**_query: str) -> html.Div:
                 className="room-header",
                 children=[
                     html.H1(["Signaal", html.Span(" · Incidents", className="page")]),
-                    nav("/incidents"),
+                    room_nav("/incidents"),
                 ],
             ),
             open_form(),

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,30 +56,67 @@ class RunningService:
         )  # fmt: skip
 
 
+def service_env(**env_overrides: str) -> dict[str, str]:
+    """This process's environment without a Kafka or database of the developer's, plus ``env_overrides``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    env.update(env_overrides)
+    return env
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, what: str, timeout_s: float) -> None:
+    """Wait until ``url`` answers 200; fail at once if ``process`` exits first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become ready within {timeout_s:g} s")
+        time.sleep(0.2)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    """Ask the process to stop; kill it if it has not within ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 @contextmanager
 def running_service(**env_overrides: str) -> Iterator[RunningService]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    env.update({"SIGNAAL_PORT": str(port), "SIGNAAL_API_URL": f"http://127.0.0.1:{port}", **env_overrides})
+    env = service_env(SIGNAAL_PORT=str(port), SIGNAAL_API_URL=f"http://127.0.0.1:{port}", **env_overrides)
     process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=REPO)
     service = RunningService(f"http://127.0.0.1:{port}", env, process)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"signaal serve exited with {process.returncode}")
-            try:
-                if httpx.get(service.url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("signaal serve did not become ready within 60 s")
-            time.sleep(0.2)
+        wait_until_answering(process, service.url + "/readyz", "signaal serve", timeout_s=60)
         yield service
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
+
+
+@contextmanager
+def running_dashboard(
+    api_url: str, env: Mapping[str, str] | None = None, *, ready_path: str = "/"
+) -> Iterator[str]:
+    """`signaal dashboard` as its own process, as a user starts it, reading from the service at ``api_url``
+    (with ``env``, the service's environment say, or else this process's). Yields the dashboard's base URL
+    once ``ready_path`` answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "dashboard", "--port", str(port), "--api-url", api_url],
+        env=env, cwd=REPO,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(process, url + ready_path, "signaal dashboard", timeout_s=30)
+        yield url
+    finally:
+        stop_process(process, timeout_s=10)

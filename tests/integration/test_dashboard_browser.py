@@ -1,40 +1,25 @@
 """The live dashboard in headless Chromium, fed by a real server speaking the Signaal API contract.
 
-The dashboard runs as its own process (``dashboard.app.run``, as ``signaal dashboard`` starts it), so Dash's
-page registry and the LiveFeed thread are exactly what a user gets.
+The dashboard runs as its own process (``signaal dashboard``, as a user starts it), so Dash's page registry
+and the LiveFeed thread are exactly what a user gets.
 """
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.dashboard.contract_api import ContractApi, make_alert, make_post
+from tests.integration.browser import page_errors, trap_page_errors
+from tests.integration.service import running_dashboard
 
 XSS = '<img src=x onerror="window.__xss=1">'
-# Installed before any page script runs, so errors thrown while plotly/MapLibre start up are caught too.
-ERROR_TRAP = """
-window.__errors = [];
-window.addEventListener('error', e => window.__errors.push(String(e.message)));
-window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -45,35 +30,9 @@ def api() -> Iterator[ContractApi]:
 
 
 @pytest.fixture
-def dashboard_url(api: ContractApi, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "dashboard.log").open("wb")
-    code = f"from dashboard.app import run; run('127.0.0.1', {port}, {api.url!r})"
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"dashboard exited with {process.returncode}: {(tmp_path / 'dashboard.log').read_text()}"
-                )
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("dashboard did not start within 30 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+def dashboard_url(api: ContractApi) -> Iterator[str]:
+    with running_dashboard(api.url) as url:
+        yield url + "/"
 
 
 def newest_posts_text(driver: Chrome) -> str:
@@ -88,7 +47,7 @@ def test_live_page_renders_and_shows_pushed_posts_as_text(
     chromium_driver: Chrome, api: ContractApi, dashboard_url: str
 ) -> None:
     api.store_only(make_post("Rook gezien boven Haren", lat=53.17, lon=6.61))
-    chromium_driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_TRAP})
+    trap_page_errors(chromium_driver)
     chromium_driver.get(dashboard_url)
     wait = WebDriverWait(chromium_driver, 20)
 
@@ -147,5 +106,5 @@ def test_live_page_renders_and_shows_pushed_posts_as_text(
     time.sleep(0.5)
     assert chromium_driver.execute_script("return window.__xss") is None
 
-    errors = chromium_driver.execute_script("return window.__errors")
+    errors = page_errors(chromium_driver)
     assert errors == [], errors

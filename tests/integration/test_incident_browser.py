@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,13 +25,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.service import REPO, RunningService, free_port, running_service
+from tests.integration.browser import page_errors, text_of, trap_page_errors
+from tests.integration.service import RunningService, running_dashboard, running_service
 
-ERROR_TRAP = """
-window.__errors = [];
-window.addEventListener('error', e => window.__errors.push(String(e.message)));
-window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
-"""
 WHO_AND_WHEN = re.compile(r"by local at \w{3} \d\d \w{3} \d\d:\d\d")
 
 
@@ -44,36 +38,10 @@ def service(tmp_path: Path) -> Iterator[RunningService]:
 
 
 @pytest.fixture
-def dashboard(service: RunningService, tmp_path: Path) -> Iterator[str]:
+def dashboard(service: RunningService) -> Iterator[str]:
     """`signaal dashboard` as its own process, reading from the service."""
-    port = free_port()
-    log_path = tmp_path / "dashboard.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "dashboard", "--port", str(port)],
-            env=service.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"dashboard exited with {process.returncode}: {log_path.read_text()}")
-                try:
-                    if httpx.get(url + "/incidents", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("dashboard did not start within 30 s")
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with running_dashboard(service.url, service.env, ready_path="/incidents") as url:
+        yield url
 
 
 def ingest_scenario(service: RunningService) -> int:
@@ -101,10 +69,6 @@ def until(driver: Chrome, check: Callable[[Chrome], Any], timeout: float = 20) -
     return WebDriverWait(
         driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
     ).until(check)
-
-
-def text_of(driver: Chrome, element_id: str) -> str:
-    return driver.find_element(By.ID, element_id).text
 
 
 def click(driver: Chrome, element: WebElement) -> None:
@@ -178,7 +142,7 @@ def test_an_incident_goes_round_the_cycle_in_the_browser(
     chromium_driver: Chrome, service: RunningService, dashboard: str, tmp_path: Path
 ) -> None:
     driver = chromium_driver
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_TRAP})
+    trap_page_errors(driver)
 
     # Open the incident from the list page; the form takes us to its page.
     driver.get(dashboard + "/incidents")
@@ -300,7 +264,7 @@ def test_an_incident_goes_round_the_cycle_in_the_browser(
     text = "".join(page.extract_text() for page in reader.pages)
     assert "Project X Haren" in text and "Timeline" in text
 
-    assert driver.execute_script("return window.__errors") == []
+    assert page_errors(driver) == []
 
     shots = os.environ.get("SIGNAAL_SCREENSHOTS")
     if shots:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,14 +29,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.display import parse_time, to_local
 from tests.conftest import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
-from tests.integration.service import REPO, RunningService, free_port, running_service
+from tests.integration.browser import page_errors, trap_page_errors
+from tests.integration.service import REPO, RunningService, running_dashboard, running_service
 
 XSS = "<img src=x onerror=window.__x=1>"
-ERROR_TRAP = """
-window.__errors = [];
-window.addEventListener('error', e => window.__errors.push(String(e.message)));
-window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
-"""
 SCREENSHOT = REPO / "docs" / "screenshots" / "rumours-1920x1080.png"
 
 
@@ -57,32 +51,8 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSer
         service.wait_until_processed(len(lines))
         assert service.get("/api/rumours")["total"] >= 5, "the detector made too few rumour cases"
 
-        port = free_port()
-        log = (workdir / "dashboard.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "dashboard", "--port", str(port), "--api-url", service.url],
-            env=service.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}/rumours"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, (workdir / "dashboard.log").read_text()
-                try:
-                    if httpx.get(url, timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "dashboard did not start within 30 s"
-                time.sleep(0.2)
-            yield service, url
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+        with running_dashboard(service.url, service.env, ready_path="/rumours") as url:
+            yield service, url + "/rumours"
 
 
 @contextmanager
@@ -106,7 +76,7 @@ def second_browser() -> Iterator[Chrome]:
 
 
 def open_board(driver: Chrome, url: str) -> None:
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_TRAP})
+    trap_page_errors(driver)
     driver.get(url)
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rb-cards article.rb-card"))
 
@@ -234,7 +204,7 @@ def test_two_advisers_work_a_rumour_and_see_each_other(
         time.sleep(0.5)
         for driver in (anna, bram):
             assert driver.execute_script("return window.__x") is None
-            errors = driver.execute_script("return window.__errors")
+            errors = page_errors(driver)
             assert errors == [], errors
 
 
@@ -299,7 +269,7 @@ def test_screenshot_of_a_realistic_board(
         "Emulation.setDeviceMetricsOverride",
         {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False},
     )
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_TRAP})
+    trap_page_errors(driver)
     driver.get(url)
     driver.execute_script("window.localStorage.setItem('rb-adviser', JSON.stringify('Pieter Bakker'));")
     open_board(driver, url)
@@ -321,7 +291,7 @@ def test_screenshot_of_a_realistic_board(
     time.sleep(1.0)  # let the map's labels fade in
     shot = tmp_path / "rumours-1920x1080.png"
     driver.save_screenshot(str(shot))
-    assert driver.execute_script("return window.__errors") == []
+    assert page_errors(driver) == []
     if os.environ.get("SIGNAAL_UPDATE_SCREENSHOTS"):
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)

@@ -16,7 +16,7 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.integration.service import REPO, RunningService, free_port, running_service
+from tests.integration.service import REPO, RunningService, running_dashboard, running_service
 from tests.integration.test_rumour_board_browser import card_button, card_text, click, open_board
 
 SECRET = "browser-test-secret-long-enough-for-signing"
@@ -69,30 +69,9 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSe
                 break
             assert time.monotonic() < deadline, flagged.text
             time.sleep(0.3)
-        port = free_port()
         dashboard_env = {**service.env, "SIGNAAL_DASHBOARD_TOKEN": wall_token}
-        log = (workdir / "dashboard.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "dashboard", "--port", str(port), "--api-url", service.url],
-            env=dashboard_env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, (workdir / "dashboard.log").read_text()
-                try:
-                    if httpx.get(url + "/login", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "dashboard did not start"
-                time.sleep(0.2)
+        with running_dashboard(service.url, dashboard_env, ready_path="/login") as url:
             yield service, url, wall_token, flagged.json()["case_id"]
-        finally:
-            process.terminate()
-            process.wait(10)
-            log.close()
 
 
 def _sign_in(driver: Chrome, url: str, username: str, password: str) -> None:

@@ -8,7 +8,6 @@ must say it is reconnecting, and carry on by itself.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -23,8 +22,16 @@ from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.service import REPO, free_port
-from tests.integration.test_dashboard_browser import ERROR_TRAP, XSS
+from tests.integration.browser import page_errors, text_of, trap_page_errors
+from tests.integration.service import (
+    REPO,
+    free_port,
+    running_dashboard,
+    service_env,
+    stop_process,
+    wait_until_answering,
+)
+from tests.integration.test_dashboard_browser import XSS
 
 HAREN = (53.1721, 6.6093)
 GRONINGEN = (53.2192, 6.5667)
@@ -37,15 +44,10 @@ class Service:
     def __init__(self, tmp_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")
-        }
-        self.env.update(
-            {
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'wall.db'}",
-                "SIGNAAL_PORT": str(self.port),
-                "SIGNAAL_API_URL": self.url,
-            }
+        self.env = service_env(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'wall.db'}",
+            SIGNAAL_PORT=str(self.port),
+            SIGNAAL_API_URL=self.url,
         )
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,28 +55,12 @@ class Service:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--no-access-log"], env=self.env, cwd=REPO
         )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"signaal serve exited with {self.process.returncode}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("signaal serve did not become ready within 60 s")
-            time.sleep(0.2)
+        wait_until_answering(self.process, self.url + "/readyz", "signaal serve", timeout_s=60)
 
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        stop_process(self.process)
         self.process = None
 
     def ingest(self, records: list[dict]) -> None:
@@ -115,33 +101,9 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
 
 @pytest.fixture
-def wall_url(service: Service, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "dashboard.log").open("wb")
-    code = f"from dashboard.app import run; run('127.0.0.1', {port}, {service.url!r})"
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    url = f"http://127.0.0.1:{port}/wall"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"dashboard exited: {(tmp_path / 'dashboard.log').read_text()}")
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("dashboard did not start within 30 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+def wall_url(service: Service) -> Iterator[str]:
+    with running_dashboard(service.url, ready_path="/wall") as url:
+        yield url + "/wall"
 
 
 MAP_POSTS = """
@@ -159,15 +121,11 @@ return gd && gd.data && gd.data[0].y ? gd.data[0].y.reduce((a, b) => a + b, 0) :
 """
 
 
-def text_of(driver: Chrome, element_id: str) -> str:
-    return driver.find_element(By.ID, element_id).text
-
-
 def test_wall_shows_live_posts_alerts_and_rumours_and_recovers_from_a_restart(
     chromium_driver: Chrome, service: Service, wall_url: str
 ) -> None:
     driver = chromium_driver
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_TRAP})
+    trap_page_errors(driver)
     driver.get(wall_url)
     wait = WebDriverWait(driver, 20, poll_frequency=0.1)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#wall-map canvas.maplibregl-canvas"))
@@ -240,5 +198,5 @@ def test_wall_shows_live_posts_alerts_and_rumours_and_recovers_from_a_restart(
     WebDriverWait(driver, 10, poll_frequency=0.2).until(lambda d: d.execute_script(VOLUME_POSTS) == 84)
     assert "frame ok" in driver.find_element(By.ID, "wall-frame").get_attribute("class")
     assert driver.execute_script("return window.__xss") is None
-    errors = driver.execute_script("return window.__errors")
+    errors = page_errors(driver)
     assert errors == [], errors

@@ -1,0 +1,18 @@
+"""Layout pieces more than one page uses (plain Dash components, no callbacks)."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+ROOM_PAGES = (("/", "Live"), ("/incidents", "Incidents"), ("/rumours", "Rumours"))
+
+
+def room_nav(active: str) -> html.Nav:
+    """The links between the crisis room's pages; the one at ``active`` is marked as the current page."""
+    return html.Nav(
+        className="room-nav",
+        children=[
+            dcc.Link(label, href=href, className="active" if href == active else "")
+            for href, label in ROOM_PAGES
+        ],
+    )
