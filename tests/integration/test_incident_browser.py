@@ -18,7 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from pypdf import PdfReader
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -71,9 +75,19 @@ def until(driver: Chrome, check: Callable[[Chrome], Any], timeout: float = 20) -
     ).until(check)
 
 
-def click(driver: Chrome, element: WebElement) -> None:
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-    element.click()
+def click(driver: Chrome, element: WebElement, timeout: float = 10) -> None:
+    """Click once the element can take it: a form that just opened may still be rendering (CI saw a
+    dropdown clicked a moment before it was interactable)."""
+
+    def attempt(d: Chrome) -> bool:
+        try:
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+            element.click()
+            return True
+        except (ElementNotInteractableException, ElementClickInterceptedException):
+            return False
+
+    WebDriverWait(driver, timeout, poll_frequency=0.2).until(attempt)
 
 
 def choose(driver: Chrome, dropdown_id: str, value: str) -> None:
