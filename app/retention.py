@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,7 +89,7 @@ def apply_retention(
         protected = evidence_keys(session)
     last_pk = 0
     while True:
-        with audit.AuditedTransaction(sessions) as session:
+        with sessions.begin() as session:  # chunks need no audit lock; only the run's trace does
             rows = session.execute(
                 select(PostRow.pk, PostRow.platform, PostRow.post_id, PostRow.created_at, PostRow.area)
                 .where(PostRow.created_at < horizon, PostRow.pk > last_pk)
@@ -106,10 +106,11 @@ def apply_retention(
                 _add_volume(session, Counter((_hour(r.created_at), r.area or "", r.platform) for r in doomed))
                 session.execute(delete(PostRow).where(PostRow.pk.in_([r.pk for r in doomed])))
     with audit.AuditedTransaction(sessions) as session:
-        letters = session.scalars(select(DeadLetterRow.pk).where(DeadLetterRow.received_at < horizon)).all()
+        old_letters = DeadLetterRow.received_at < horizon
+        letters = session.scalar(select(func.count()).select_from(DeadLetterRow).where(old_letters)) or 0
         if not dry_run and letters:
-            session.execute(delete(DeadLetterRow).where(DeadLetterRow.pk.in_(letters)))
-        report = RetentionReport(horizon, deleted, kept, len(letters), dry_run)
+            session.execute(delete(DeadLetterRow).where(old_letters))
+        report = RetentionReport(horizon, deleted, kept, letters, dry_run)
         if not dry_run:
             audit.append(
                 session,
@@ -120,7 +121,7 @@ def apply_retention(
                     "horizon": horizon.isoformat(),
                     "posts_deleted": deleted,
                     "posts_kept_as_evidence": kept,
-                    "dead_letters_deleted": len(letters),
+                    "dead_letters_deleted": letters,
                 },
             )
     return report

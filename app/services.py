@@ -104,14 +104,18 @@ class Services:
                     settings.topic_alerts,
                     exc_info=True,
                 )
-            # Open incidents that collect alerts of their area take these in (a store step, not a detector).
-            for incident_id in room.room.auto_link(alerts):
-                hub.publish("incident", {"incident_id": incident_id})
-            # A rumour alert is a case on the board: push the case as the board shows it (with its workflow).
-            if hub.client_count:
-                for alert in alerts:
-                    if alert.kind == AlertKind.RUMOUR:
-                        hub.publish("case", room.room.get_case(alert.id).model_dump(mode="json"))
+            # The room's follow-ups: open incidents collecting their area's alerts take these in; a rumour
+            # alert goes to the boards as the case they show. The alerts are stored already; failing here
+            # would only make the batch come back without new posts, so it is logged and the stream goes on.
+            try:
+                for incident_id in room.room.auto_link(alerts):
+                    hub.publish("incident", {"incident_id": incident_id})
+                if hub.client_count:
+                    for alert in alerts:
+                        if alert.kind == AlertKind.RUMOUR:
+                            hub.publish("case", room.room.get_case(alert.id).model_dump(mode="json"))
+            except Exception:
+                log.exception("linking %d alerts to incidents or pushing their cases failed", len(alerts))
 
         pipeline = Pipeline(
             store,

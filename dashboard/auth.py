@@ -57,6 +57,8 @@ def _safe_next(target: str | None) -> str:
     # Only paths on this site: an open redirect would let a link send a signed-in adviser anywhere.
     if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
         return "/"
+    if "\\" in target or any(ord(c) < 32 for c in target):  # browsers read "/\\evil" as "//evil"
+        return "/"
     return target
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from app.api.posts import utc_time
 from app.deps import Coordinator, Reader, ServicesDep
@@ -22,7 +22,7 @@ class Briefing(BaseModel):
 
 class BriefingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    at: datetime | None = None
+    at: AwareDatetime | None = None
 
 
 class Changes(BaseModel):
@@ -61,7 +61,8 @@ def changes(services: ServicesDep, user: Reader, since: datetime | None = None) 
     since = utc_time(since, "since")
     assert since is not None
     new, updated = services.room.room.alerts_since(since)
-    case_changes = [e for e in services.room.room.audit_for(since=since) if e.subject.startswith("rumour:")]
+    changes = services.room.room.audit_for(since=since, leave_out=("viewed",))
+    case_changes = [e for e in changes if e.subject.startswith("rumour:")]
     return Changes(
         since=since,
         new_alerts=new,

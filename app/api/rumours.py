@@ -60,9 +60,9 @@ def flag_post(flag: FlagIn, services: ServicesDep, user: Handler) -> RumourCase:
 
 @router.get("/{case_id:path}/history", response_model=list[AuditEntry])
 def case_history(case_id: str, services: ServicesDep, user: Reader) -> list[AuditEntry]:
-    detail = services.room.room.case_detail(case_id, services.room.clock())
-    services.room.room.record_view(user.name, f"rumour:{case_id}")
-    return detail.history
+    # No "viewed" trace here: the board fetches every card's detail to draw it, which is not someone
+    # looking at a case. Views are traced where a person opens something: an incident, an export, a reveal.
+    return services.room.room.case_detail(case_id, services.room.clock()).history
 
 
 @router.post("/{case_id:path}/status", response_model=RumourCase)
@@ -108,6 +108,6 @@ def answer(case_id: str, answer: AnswerIn, services: ServicesDep, user: Handler)
 
 @router.get("/{case_id:path}", response_model=RumourCaseDetail)
 def get_case(case_id: str, services: ServicesDep, user: Reader) -> RumourCaseDetail:
-    detail = services.room.room.case_detail(case_id, services.room.clock())
-    services.room.room.record_view(user.name, f"rumour:{case_id}")
-    return detail
+    # No "viewed" trace here: the board fetches every card's detail to draw it, which is not someone
+    # looking at a case. Views are traced where a person opens something: an incident, an export, a reveal.
+    return services.room.room.case_detail(case_id, services.room.clock())

@@ -114,6 +114,9 @@ class AuditedTransaction:
         try:
             self._session = self._sessions()
             self._session.begin()
+            if self._session.get_bind().dialect.name == "postgresql":
+                # Other service processes too: held to commit, so a version checked here stays valid.
+                self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         except BaseException:
             _LOCK.release()
             raise

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import audit
@@ -131,13 +131,13 @@ class RoomStore:
         found: dict[str, Post] = {}
         for start in range(0, len(wanted), 200):
             chunk = wanted[start : start + 200]
-            ids = [post_id for _, post_id in chunk]
-            rows = session.scalars(select(PostRow).where(PostRow.post_id.in_(ids)))
-            wanted_set = set(chunk)
+            # (platform, post_id) together, so the lookup uses the unique index instead of a table scan.
+            rows = session.scalars(
+                select(PostRow).where(tuple_(PostRow.platform, PostRow.post_id).in_(chunk))
+            )
             for row in rows:
-                if (row.platform, row.post_id) in wanted_set:
-                    post = post_from_row(row)
-                    found[post.key] = post
+                post = post_from_row(row)
+                found[post.key] = post
         return found
 
     def posts(self, keys: Iterable[str]) -> dict[str, Post]:
@@ -317,9 +317,10 @@ class RoomStore:
             for key in added:
                 if key in posts:
                     spread[_bucket(posts[key].created_at)] += 1
-            for key in removed:
-                if key in posts:
-                    spread[_bucket(posts[key].created_at)] -= 1
+            for post in self._posts(
+                session, [k for a in alerts for k in a.member_ids if k in removed]
+            ).values():
+                spread[_bucket(post.created_at)] -= 1  # split off: no longer this case's spread
 
             subjects = [case_subject(case_id)] + [case_subject(r.case_id) for r in merged]
             # The case's own history is what was done to it; who looked is in the audit trail (and dossier).
@@ -327,7 +328,7 @@ class RoomStore:
                 audit_entry(r)
                 for r in session.scalars(
                     select(AuditRow)
-                    .where(AuditRow.subject.in_(subjects), AuditRow.action != "viewed")
+                    .where(AuditRow.subject.in_(subjects), AuditRow.action.not_in(("viewed", "note")))
                     .order_by(AuditRow.seq)
                 )
             ]
@@ -353,7 +354,7 @@ class RoomStore:
             posts=[
                 Example.of(p) for p in sorted(posts.values(), key=lambda p: p.created_at)[:MAX_DETAIL_POSTS]
             ],
-            notes=[h for h in history if h.action == "note"],
+            notes=self.audit_for(subjects, actions=("note",)),
             history=history,
             effect=effect,
         )
@@ -488,15 +489,21 @@ class RoomStore:
         def apply(session: Session, row: RumourCaseRow) -> dict[str, Any]:
             if not self._posts(session, [flag.post_key]):
                 raise NotFound(f"no stored post {flag.post_key!r}")
-            if flag.post_key not in row.added_keys:
-                row.added_keys = [*row.added_keys, flag.post_key]
-            row.removed_keys = [k for k in row.removed_keys if k != flag.post_key]
+            if flag.post_key in row.removed_keys:  # split off earlier: it comes back as the member it was
+                row.removed_keys = [k for k in row.removed_keys if k != flag.post_key]
+                return {}
+            alert = self._alert(session, row.alert_id)
+            if flag.post_key in row.added_keys or (alert is not None and flag.post_key in alert.member_ids):
+                raise Invalid(f"{flag.post_key} is already in this case")
+            row.added_keys = [*row.added_keys, flag.post_key]
             return {}
 
         return self._changed(flag.case_id, actor, None, "flag", {"post_key": flag.post_key}, apply)
 
     def answer(self, case_id: str, answer: AnswerIn, actor: str, clock: datetime) -> RumourCase:
         """Record the official answer; the case becomes 'answered' (from a verdict, or directly)."""
+        if answer.incident_id is not None:
+            self.incident(answer.incident_id)  # refuse (404) before anything is written
         record = Answer(
             text=answer.text,
             channel=answer.channel,
@@ -754,10 +761,18 @@ class RoomStore:
     # --- audit and briefings -----------------------------------------------------------------------------
 
     def audit_for(
-        self, subjects: Iterable[str] | None = None, since: datetime | None = None
+        self,
+        subjects: Iterable[str] | None = None,
+        since: datetime | None = None,
+        actions: Iterable[str] | None = None,
+        leave_out: Iterable[str] = (),
     ) -> list[AuditEntry]:
         with self._sessions() as session:
             query = select(AuditRow).order_by(AuditRow.seq)
+            if actions is not None:
+                query = query.where(AuditRow.action.in_(list(actions)))
+            if leave_out:
+                query = query.where(AuditRow.action.not_in(list(leave_out)))
             if subjects is not None:
                 query = query.where(AuditRow.subject.in_(list(subjects)))
             if since is not None:

@@ -3,7 +3,9 @@
 Detector state lives in memory. Without this, a restarted service would start its spike baselines cold and
 meet the next post of a growing rumour as a new claim: a second case for the same rumour. The detectors
 work in event time only, so replaying the stored posts in the order and batches they were stored in brings
-them back to the state they had; the alerts this replay produces were stored the first time and are dropped.
+them back to the state they had. The alerts this replay produces were stored the first time — except those
+of a batch whose posts were stored just before the process died, before its alerts were: saving them again
+is harmless (storage keeps each revision once) and fills that gap.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def warm_up(store: Store, detection: Detection, horizon: timedelta, max_posts: i
     started = time.monotonic()
     seen = 0
     for batch in store.stored_batches(newest - horizon, max_posts):
-        detection.observe(batch)
+        store.save_alerts(detection.observe(batch))
         seen += len(batch)
     if seen:
         log.info("warm start: detectors replayed %d stored posts in %.1f s", seen, time.monotonic() - started)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.pipeline.alerts import Alert, Example, Severity
 from app.playbooks import Channel
@@ -189,7 +189,7 @@ class AnswerIn(Versioned):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
     channel: Channel
     url: Annotated[str | None, Field(max_length=2048)] = None
-    published_at: datetime | None = Field(default=None, description="defaults to the stream's clock")
+    published_at: AwareDatetime | None = Field(default=None, description="defaults to the stream's clock")
     incident_id: int | None = Field(default=None, description="also record it as an 'act' entry there")
 
 
@@ -305,7 +305,7 @@ class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     step: CycleStep
     body: dict[str, Any]
-    effective_at: datetime | None = Field(default=None, description="defaults to the stream's clock")
+    effective_at: AwareDatetime | None = Field(default=None, description="defaults to the stream's clock")
 
 
 class EntryEdit(BaseModel):

@@ -60,6 +60,9 @@ class Room:
                 cases.append(self.room.get_case(case_id))
             except NotFound:
                 continue
+        # A case merged into another linked case is inside that one already; listing both counts it twice.
+        linked = {c.case_id for c in cases}
+        cases = [c for c in cases if c.merged_into not in linked]
         return IncidentDetail(
             **incident.model_dump(), alerts=alerts, cases=cases, entries=self.room.entries(incident_id)
         )
@@ -105,6 +108,7 @@ class Room:
         return [*(playbook.templates if playbook else ()), *rest]
 
     def rumour_spread(self, case_ids: list[str]) -> list[SpreadPoint]:
+        """Posts per bucket over the given cases; pass the incident's cases after merges (see detail)."""
         points: Counter[datetime] = Counter()
         for case_id in case_ids:
             try:
@@ -124,7 +128,7 @@ class Room:
             at,
             self._posts_between(at - window, at, incident.area),
             self._posts_between(at, at + window, incident.area),
-            self.rumour_spread(incident.case_ids),
+            self.rumour_spread([c.case_id for c in self.detail(entry.incident_id).cases]),
             self.clock(),
             window,
         )

@@ -105,6 +105,15 @@ def test_a_detector_case_goes_through_the_workflow_and_every_step_is_traced(clie
     assert backwards.status_code == 422
     client.post("/api/rumours/rumour:a/status", json={"status": "denied", "reason": "police: no stabbing"})
     client.post("/api/rumours/rumour:a/notes", json={"text": "Politie bevestigt: <b>geen</b> steekpartij"})
+    naive = client.post(
+        "/api/rumours/rumour:a/answer",
+        json={"text": "x", "channel": "social", "published_at": "2012-09-21T18:20:00"},
+    )
+    assert naive.status_code == 422  # a time without a zone is refused, not stored to break the case later
+    no_incident = client.post(
+        "/api/rumours/rumour:a/answer", json={"text": "x", "channel": "social", "incident_id": 99}
+    )
+    assert no_incident.status_code == 404
     answered = client.post(
         "/api/rumours/rumour:a/answer",
         json={
@@ -117,7 +126,7 @@ def test_a_detector_case_goes_through_the_workflow_and_every_step_is_traced(clie
     assert answered["answer"]["by"] == "local"
 
     detail = client.get("/api/rumours/rumour:a").json()
-    assert [h["action"] for h in detail["history"]] == ["owner", "status", "status", "note", "answer"]
+    assert [h["action"] for h in detail["history"]] == ["owner", "status", "status", "answer"]
     assert detail["notes"][0]["detail"]["text"] == "Politie bevestigt: <b>geen</b> steekpartij"
     assert detail["member_keys"] == ["scenario:1", "scenario:2"]
     assert len(detail["points"]) == 2
@@ -161,6 +170,15 @@ def test_merge_split_and_flag_by_hand(client: TestClient) -> None:
     added = client.post("/api/rumours", json={"post_key": "scenario:7", "case_id": flagged_id}).json()
     assert added["post_count"] == 2
     assert client.post("/api/rumours", json={"post_key": "scenario:999"}).status_code == 404
+    # A post already in a case is not counted twice; a split-off post can come back.
+    assert (
+        client.post("/api/rumours", json={"post_key": "scenario:7", "case_id": flagged_id}).status_code == 422
+    )
+    assert (
+        client.post("/api/rumours", json={"post_key": "scenario:1", "case_id": "rumour:c"}).status_code == 422
+    )
+    back = client.post("/api/rumours", json={"post_key": "scenario:3", "case_id": "rumour:c"}).json()
+    assert back["post_count"] == 5
     assert client.get("/api/rumours").json()["total"] == 3
 
 

@@ -12,7 +12,7 @@ from dashboard.app import create_app
 @pytest.mark.parametrize(
     ("target", "expected"),
     [("/rumours", "/rumours"), ("/incidents/3?x=1", "/incidents/3?x=1"), ("//evil.example", "/"),
-     ("https://evil.example/", "/"), (None, "/"), ("javascript:alert(1)", "/")],
+     ("https://evil.example/", "/"), (None, "/"), ("javascript:alert(1)", "/"), ("/\\evil.example", "/")],
 )  # fmt: skip
 def test_redirects_after_sign_in_stay_on_this_site(target: str | None, expected: str) -> None:
     assert auth._safe_next(target) == expected
