@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import audit
+from app.db.repository import dialect_insert
 from app.db.tables import AlertRow, DeadLetterRow, HourlyVolumeRow, IncidentRow, PostRow, RumourCaseRow
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,7 @@ def _add_volume(session: Session, counts: Counter[tuple[datetime, str, str]]) ->
     if not counts:
         return
     rows = [{"hour": h, "area": a, "platform": p, "posts": n} for (h, a, p), n in counts.items()]
-    dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](HourlyVolumeRow.__table__)
-    statement = insert.values(rows)
+    statement = dialect_insert(session, HourlyVolumeRow.__table__, rows)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["hour", "area", "platform"],

@@ -108,12 +108,12 @@ def _insert_statement(session: Session, table):  # type: ignore[no-untyped-def]
     return {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect](table)
 
 
-def _insert(session: Session, table, rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+def dialect_insert(session: Session, table, rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
     return _insert_statement(session, table).values(rows)
 
 
 def _insert_ignoring_duplicates(session: Session, table, rows: list[dict[str, object]], keys: list[str]):  # type: ignore[no-untyped-def]
-    return _insert(session, table, rows).on_conflict_do_nothing(index_elements=keys)
+    return dialect_insert(session, table, rows).on_conflict_do_nothing(index_elements=keys)
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,7 @@ class Store:
                     "playbook": alert.playbook,
                     "body": body,
                 }
-                statement = _insert(session, AlertRow.__table__, [row])
+                statement = dialect_insert(session, AlertRow.__table__, [row])
                 session.execute(
                     statement.on_conflict_do_update(
                         index_elements=["alert_id"],

@@ -174,22 +174,8 @@ class RoomStore:
         alert = self._alert(session, case_id)
         if alert is None or alert.kind != AlertKind.RUMOUR:
             raise NotFound(f"no rumour case {case_id!r}")
-        now = datetime.now(UTC)
-        row = RumourCaseRow(
-            case_id=case_id,
-            alert_id=case_id,
-            claim=None,
-            status=CaseStatus.NEW.value,
-            owner=None,
-            merged_into=None,
-            added_keys=[],
-            removed_keys=[],
-            answer=None,
-            created_at=now,
-            created_by=actor,
-            updated_at=now,
-            version=0,  # as the case was shown before anyone touched it; the first change makes it 1
-        )
+        # Version 0: the case as shown before anyone touched it; the first change makes it 1.
+        row = _new_case_row(case_id, alert_id=case_id, claim=None, keys=[], actor=actor, version=0)
         session.add(row)
         session.flush()
         return row
@@ -452,25 +438,11 @@ class RoomStore:
         actor: str,
         why: dict[str, Any],
     ) -> RumourCaseRow:
-        missing = [k for k in keys if k not in self._posts(session, keys)]
+        found = self._posts(session, keys)
+        missing = [k for k in keys if k not in found]
         if missing:
             raise NotFound(f"no stored post {missing[0]!r}")
-        now = datetime.now(UTC)
-        row = RumourCaseRow(
-            case_id=case_id,
-            alert_id=None,
-            claim=claim,
-            status=CaseStatus.NEW.value,
-            owner=None,
-            merged_into=None,
-            added_keys=list(dict.fromkeys(keys)),
-            removed_keys=[],
-            answer=None,
-            created_at=now,
-            created_by=actor,
-            updated_at=now,
-            version=1,
-        )
+        row = _new_case_row(case_id, alert_id=None, claim=claim, keys=keys, actor=actor, version=1)
         session.add(row)
         session.flush()
         audit.append(
@@ -840,6 +812,27 @@ class RoomStore:
                 .order_by(CycleEntryRow.written_at)
             )
             return [self._entry(r) for r in rows]
+
+
+def _new_case_row(
+    case_id: str, *, alert_id: str | None, claim: str | None, keys: list[str], actor: str, version: int
+) -> RumourCaseRow:
+    now = datetime.now(UTC)
+    return RumourCaseRow(
+        case_id=case_id,
+        alert_id=alert_id,
+        claim=claim,
+        status=CaseStatus.NEW.value,
+        owner=None,
+        merged_into=None,
+        added_keys=list(dict.fromkeys(keys)),
+        removed_keys=[],
+        answer=None,
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        version=version,
+    )
 
 
 def _answer_effect(
