@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, func, select
+import orjson
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -116,6 +117,47 @@ def _insert_ignoring_duplicates(session: Session, table, rows: list[dict[str, ob
     return dialect_insert(session, table, rows).on_conflict_do_nothing(index_elements=keys)
 
 
+_POST_COLUMNS = tuple(column.name for column in PostRow.__table__.columns if column.name != "pk")
+_PLACES = _POST_COLUMNS.index("places")  # a JSON column: COPY takes its text
+_STAGING = "incoming_posts"
+
+
+def _copy_new_posts(session: Session, rows: list[dict[str, object]]) -> set[tuple[str, str]]:
+    """PostgreSQL: COPY the batch into a per-connection staging table, then one INSERT .. SELECT that skips
+    the posts already stored; returns the keys of those that were new.
+
+    Why not an INSERT with many parameter sets: psycopg parses the SQL of each such statement afresh; for a
+    batch of 1,000 posts (22,000 placeholders) that parsing was three quarters of the service's CPU and capped
+    it at ~3,000 posts/s. COPY sends rows without SQL; the duplicate check stays in the database.
+    """
+    columns = ", ".join(_POST_COLUMNS)
+    # A temporary table lives as long as the pooled connection; ON COMMIT DELETE ROWS empties it after each
+    # batch, and a rolled-back batch takes its rows with it. ``arrival`` keeps the batch's order for the ids.
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns}, 0 AS arrival FROM posts WITH NO DATA"
+        )
+    )
+    driver = session.connection().connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection was closed while storing posts")
+    copy_rows = f"COPY {_STAGING} ({columns}, arrival) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(copy_rows) as copy:
+        for arrival, row in enumerate(rows):
+            values = [row[name] for name in _POST_COLUMNS]
+            values[_PLACES] = orjson.dumps(values[_PLACES]).decode()
+            values.append(arrival)
+            copy.write_row(values)
+    inserted = session.execute(
+        text(
+            f"INSERT INTO posts ({columns}) SELECT {columns} FROM {_STAGING} ORDER BY arrival "
+            "ON CONFLICT (platform, post_id) DO NOTHING RETURNING platform, post_id"
+        )
+    )
+    return {(platform, post_id) for platform, post_id in inserted}
+
+
 @dataclass(frozen=True)
 class AlertQuery:
     kind: AlertKind | None = None
@@ -144,14 +186,16 @@ class Store:
         now = datetime.now(UTC)
         rows = [_row_from_post(p, now) for p in unique.values()]
         with self._sessions.begin() as session:
-            # One statement with many parameter sets: SQLAlchemy sends it in batches ("insertmanyvalues").
-            # Building a fresh 500-row VALUES statement per chunk cost more CPU than the database's work.
-            statement = (
-                _insert_statement(session, PostRow.__table__)
-                .on_conflict_do_nothing(index_elements=["platform", "post_id"])
-                .returning(PostRow.platform, PostRow.post_id)
-            )
-            new_keys = {(platform, post_id) for platform, post_id in session.execute(statement, rows)}
+            if session.get_bind().dialect.name == "postgresql":
+                new_keys = _copy_new_posts(session, rows)
+            else:
+                # One statement with many parameter sets: SQLAlchemy sends it in batches ("insertmanyvalues").
+                statement = (
+                    _insert_statement(session, PostRow.__table__)
+                    .on_conflict_do_nothing(index_elements=["platform", "post_id"])
+                    .returning(PostRow.platform, PostRow.post_id)
+                )
+                new_keys = {(platform, post_id) for platform, post_id in session.execute(statement, rows)}
         return [p for key, p in unique.items() if key in new_keys]
 
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:

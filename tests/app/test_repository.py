@@ -30,6 +30,17 @@ def test_posts_come_back_as_stored_with_utc_times(store: Store) -> None:
     assert back.created_at.utcoffset() == timedelta(0)
 
 
+def test_text_that_means_something_to_the_storage_format_comes_back_unchanged(store: Store) -> None:
+    # PostgreSQL takes posts by COPY, whose text format gives tabs, newlines, backslashes and \N a meaning.
+    awkward = "tab\there\nnew line \\N \\. back\\slash 'quote' \"dq\" \u202eRTL 🔥 \r\x01"
+    original = make_post(text=awkward, places=('Den "Helder"', "a\tb"), area="Ede\n", url="https://x/\\")
+    known, first, last = make_post(), make_post(), make_post()
+    store.add_posts([known])
+    assert store.add_posts([first, known, original, last]) == [first, original, last]
+    total, posts = store.find_posts(PostQuery(text="tab"))
+    assert (total, posts) == (1, [original])
+
+
 def test_filters_by_time_box_text_and_area_and_pages_newest_first(store: Store) -> None:
     early = make_post(created_at=T0, text="rustig in het dorp")
     in_haren = make_post(created_at=T0 + timedelta(hours=1), lat=53.17, lon=6.61, area="Haren", text="Feest!")
