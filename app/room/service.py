@@ -53,13 +53,8 @@ class Room:
 
     def detail(self, incident_id: int) -> IncidentDetail:
         incident = self.room.incident(incident_id)
-        alerts = [a for a in (self.store.get_alert(i) for i in incident.alert_ids) if a is not None]
-        cases = []
-        for case_id in incident.case_ids:
-            try:
-                cases.append(self.room.get_case(case_id))
-            except NotFound:
-                continue
+        alerts = self.store.get_alerts(incident.alert_ids)
+        cases = self.room.cases(incident.case_ids)  # a linked case that is gone is left out
         # A case merged into another linked case is inside that one already; listing both counts it twice.
         linked = {c.case_id for c in cases}
         cases = [c for c in cases if c.merged_into not in linked]
