@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, tuple_
@@ -118,6 +118,12 @@ def _bucket(moment: datetime, minutes: int = SPREAD_MINUTES) -> datetime:
     return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
 
 
+class ChangeMarks(NamedTuple):
+    audit_seq: int  # every change in the crisis room (cases, incidents, entries, retention) is audited
+    post_pk: int
+    alert_revision_pk: int
+
+
 class RoomStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -174,6 +180,18 @@ class RoomStore:
                 .group_by(PostRow.platform)
             ).all()
         return {str(platform): round(n / minutes, 2) for platform, n in rows}
+
+    def change_marks(self) -> ChangeMarks:
+        """The newest audit entry, stored post and alert revision: a change anywhere moves one of them."""
+        with self._sessions() as session:
+            audit_seq, post_pk, alert_revision_pk = session.execute(
+                select(
+                    select(func.max(AuditRow.seq)).scalar_subquery(),
+                    select(func.max(PostRow.pk)).scalar_subquery(),
+                    select(func.max(AlertRevisionRow.pk)).scalar_subquery(),
+                )
+            ).one()
+        return ChangeMarks(int(audit_seq or 0), int(post_pk or 0), int(alert_revision_pk or 0))
 
     # --- rumour cases ------------------------------------------------------------------------------------
 
