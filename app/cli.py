@@ -238,10 +238,12 @@ def _token(args: argparse.Namespace) -> int:
     from app.security import issue_token
 
     settings = get_settings()
-    roles = _accounts().active_roles(args.name)
-    if roles is None:
+    account = _accounts().active_account(args.name)
+    if account is None:
         raise SystemExit(f"signaal token: no active account {args.name!r}")
-    print(issue_token(settings.jwt_secret.get_secret_value(), args.name, roles, timedelta(hours=args.hours)))
+    secret = settings.jwt_secret.get_secret_value()
+    lifetime = timedelta(hours=args.hours)
+    print(issue_token(secret, args.name, account.roles, lifetime, account.token_generation))
     return 0
 
 

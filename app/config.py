@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,20 @@ class Settings(BaseSettings):
         validation_alias="SIGNAAL_RETENTION_DAYS",
         description="delete posts and dead letters older than this; hourly counts, incident evidence stay",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="SIGNAAL_METRICS_TOKEN",
+        description="when set, /metrics requires 'Authorization: Bearer <token>'; empty = open",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="SIGNAAL_LOG_FORMAT", description="'json': one object per line"
     )
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset variable as an empty string; that must not become a token "".
+        return None if value == "" else value
 
     @property
     def uses_kafka(self) -> bool:
@@ -163,14 +174,28 @@ class Settings(BaseSettings):
             problems.append("SIGNAAL_JWT_SECRET is the development secret or shorter than 32 characters")
         return problems
 
+    def production_warnings(self) -> list[str]:
+        """What production mode allows but an operator should know is left to the network around it."""
+        warnings = []
+        if self.metrics_token is None:
+            warnings.append(
+                "SIGNAAL_METRICS_TOKEN is not set: /metrics answers anyone who reaches the service; "
+                "let only the monitoring network reach it, or set the token and scrape with it"
+            )
+        return warnings
+
 
 class UnsafeSettings(RuntimeError):
     pass
 
 
 def check_for_production(settings: Settings) -> None:
-    if settings.environment == "production" and (problems := settings.production_problems()):
+    if settings.environment != "production":
+        return
+    if problems := settings.production_problems():
         raise UnsafeSettings("refusing to start in production mode:\n  - " + "\n  - ".join(problems))
+    for warning in settings.production_warnings():
+        log.warning("%s", warning)
 
 
 @lru_cache(maxsize=1)

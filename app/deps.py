@@ -3,8 +3,8 @@
 A caller is a person with a bearer token (``POST /api/auth/token``), a producer with an ``X-API-Key``, or —
 only when authentication is off, as in the development default — the one local operator. Routes declare
 the capability they need (``Reader``, ``Handler``, ...); :data:`app.security.GRANTS` decides who has it.
-A token is checked against the account on every request, so deactivating a user or changing roles takes
-effect at once.
+A token is checked against the account on every request, so deactivating a user, changing roles or
+changing the password (which ends the tokens issued before it) takes effect at once.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def identify(services: Services, token: str | None, api_key: str | None) -> User
     if token:
         claims = read_token(services.settings.jwt_secret.get_secret_value(), token)
         if claims is not None:
-            roles = services.accounts.active_roles(claims[0])
-            if roles is not None:
-                return User(claims[0], roles)
+            account = services.accounts.active_account(claims.username)
+            if account is not None and account.token_generation == claims.generation:
+                return User(account.username, account.roles)
     if api_key:
         found = services.accounts.api_key(api_key)
         if found is not None:

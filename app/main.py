@@ -60,5 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     errors.install(app)
-    install_metrics(app)
+    install_metrics(app, settings.metrics_token)
     return app

@@ -8,6 +8,7 @@ and the global registry would refuse the second one's metrics.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from pydantic import SecretStr
 
 if TYPE_CHECKING:
     from app.services import Services
@@ -73,7 +75,14 @@ class ServiceCollector(Collector):
         yield alerts
 
 
-def install_metrics(app: FastAPI) -> None:
+def _bearer_matches(authorization: str, token: str) -> bool:
+    scheme, _, given = authorization.partition(" ")
+    # Constant time, so the response time does not tell how much of a guess was right.
+    return scheme.lower() == "bearer" and secrets.compare_digest(given.encode(), token.encode())
+
+
+def install_metrics(app: FastAPI, token: SecretStr | None = None) -> None:
+    """``/metrics`` for Prometheus; with ``token`` (SIGNAAL_METRICS_TOKEN) only for ``Bearer <token>``."""
     registry = CollectorRegistry()
     registry.register(ServiceCollector(lambda: getattr(app.state, "services", None)))
     latency = Histogram(
@@ -97,7 +106,13 @@ def install_metrics(app: FastAPI) -> None:
         return response
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        if token is not None and not _bearer_matches(
+            request.headers.get("authorization", ""), token.get_secret_value()
+        ):
+            return Response(
+                "scrape with the metrics token", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

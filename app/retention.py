@@ -99,15 +99,26 @@ def apply_retention(
             last_pk = rows[-1].pk
             doomed = [r for r in rows if f"{r.platform}:{r.post_id}" not in protected]
             kept += len(rows) - len(doomed)
-            deleted += len(doomed)
-            if not dry_run and doomed:
-                _add_volume(session, Counter((_hour(r.created_at), r.area or "", r.platform) for r in doomed))
-                session.execute(delete(PostRow).where(PostRow.pk.in_([r.pk for r in doomed])))
+            if dry_run:
+                deleted += len(doomed)
+            elif doomed:
+                # Report and count what this DELETE removed, not what the SELECT saw: another run (a second
+                # instance, or the command beside the service) may have removed some of these rows since.
+                removed = session.execute(
+                    delete(PostRow)
+                    .where(PostRow.pk.in_([r.pk for r in doomed]))
+                    .returning(PostRow.platform, PostRow.created_at, PostRow.area)
+                ).all()
+                deleted += len(removed)
+                _add_volume(
+                    session, Counter((_hour(r.created_at), r.area or "", r.platform) for r in removed)
+                )
     with audit.AuditedTransaction(sessions) as session:
         old_letters = DeadLetterRow.received_at < horizon
-        letters = session.scalar(select(func.count()).select_from(DeadLetterRow).where(old_letters)) or 0
-        if not dry_run and letters:
-            session.execute(delete(DeadLetterRow).where(old_letters))
+        if dry_run:
+            letters = session.scalar(select(func.count()).select_from(DeadLetterRow).where(old_letters)) or 0
+        else:
+            letters = session.execute(delete(DeadLetterRow).where(old_letters)).rowcount
         report = RetentionReport(horizon, deleted, kept, letters, dry_run)
         if not dry_run:
             audit.append(

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 import jwt
 from argon2 import PasswordHasher
@@ -85,14 +86,29 @@ DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 # --- access tokens (JWT) -------------------------------------------------------------------------------
 
 
-def issue_token(secret: str, username: str, roles: frozenset[str], lifetime: timedelta) -> str:
+class TokenClaims(NamedTuple):
+    username: str
+    roles: frozenset[str]
+    generation: int  # the account's token generation when issued; a password change raises the account's
+
+
+def issue_token(
+    secret: str, username: str, roles: frozenset[str], lifetime: timedelta, generation: int = 0
+) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": username, "roles": sorted(roles), "iat": now, "exp": now + lifetime, "iss": "signaal"}
+    claims = {
+        "sub": username,
+        "roles": sorted(roles),
+        "gen": generation,
+        "iat": now,
+        "exp": now + lifetime,
+        "iss": "signaal",
+    }
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
-def read_token(secret: str, token: str) -> tuple[str, frozenset[str]] | None:
-    """The user and roles a valid, unexpired token names; None for anything else."""
+def read_token(secret: str, token: str) -> TokenClaims | None:
+    """What a valid, unexpired token names; None for anything else. The caller checks the account."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[TOKEN_ALGORITHM], issuer="signaal", options={"require": ["exp", "sub"]}
@@ -102,7 +118,10 @@ def read_token(secret: str, token: str) -> tuple[str, frozenset[str]] | None:
     roles = claims.get("roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         return None
-    return str(claims["sub"]), frozenset(roles)
+    generation = claims.get("gen", 0)  # tokens from before generations were generation 0
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        return None
+    return TokenClaims(str(claims["sub"]), frozenset(roles), generation)
 
 
 # --- API keys for producers ----------------------------------------------------------------------------

@@ -73,7 +73,11 @@ async def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], service
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password, or account inactive")
     lifetime = timedelta(hours=services.settings.token_hours)
     token = issue_token(
-        services.settings.jwt_secret.get_secret_value(), account.username, account.roles, lifetime
+        services.settings.jwt_secret.get_secret_value(),
+        account.username,
+        account.roles,
+        lifetime,
+        account.token_generation,
     )
     return Token(
         access_token=token,

@@ -32,10 +32,11 @@ class Account:
     roles: frozenset[str]
     active: bool
     created_at: datetime
+    token_generation: int = 0
 
 
 def _account(row: UserRow) -> Account:
-    return Account(row.username, frozenset(row.roles), row.active, row.created_at)
+    return Account(row.username, frozenset(row.roles), row.active, row.created_at, row.token_generation)
 
 
 def _check_roles(roles: list[str], *, people: bool) -> list[str]:
@@ -90,6 +91,9 @@ class Accounts:
                 if len(password) < MIN_PASSWORD:
                     raise Invalid(f"a password needs at least {MIN_PASSWORD} characters")
                 row.password_hash = hash_password(password)
+                # Tokens issued before are refused from now on: whoever had the old password (the reason
+                # for a change or a reset, often) may have taken a token with it.
+                row.token_generation += 1
                 detail["password"] = "changed"
             audit.append(session, actor, "user changed", f"user:{username}", detail)
             return _account(row)
@@ -111,11 +115,12 @@ class Accounts:
                 row.password_hash = hash_password(password)
             return _account(row)
 
-    def active_roles(self, username: str) -> frozenset[str] | None:
-        """Roles of an active account now (a token outlives a role change; the account decides)."""
+    def active_account(self, username: str) -> Account | None:
+        """The account as it is now, if active: a token outlives role and password changes, so every
+        request asks the account for its roles and whether the token's generation is still current."""
         with self._sessions() as session:
             row = session.scalar(select(UserRow).where(UserRow.username == username))
-            return frozenset(row.roles) if row is not None and row.active else None
+            return _account(row) if row is not None and row.active else None
 
     # --- API keys ----------------------------------------------------------------------------------------
 

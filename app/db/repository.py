@@ -356,6 +356,17 @@ class Store:
             row = session.scalar(select(AlertRow).where(AlertRow.alert_id == alert_id))
             return Alert.model_validate(row.body) if row else None
 
+    def get_alerts(self, alert_ids: Sequence[str]) -> list[Alert]:
+        """The stored alerts among ``alert_ids``, in that order, read together rather than one by one."""
+        wanted = list(dict.fromkeys(alert_ids))
+        found: dict[str, Alert] = {}
+        with self._sessions() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = session.scalars(select(AlertRow).where(AlertRow.alert_id.in_(chunk)))
+                found.update((row.alert_id, Alert.model_validate(row.body)) for row in rows)
+        return [found[a] for a in wanted if a in found]
+
     def alert_history(self, alert_id: str) -> list[Alert]:
         with self._sessions() as session:
             rows = session.scalars(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, tuple_
@@ -107,9 +107,21 @@ def _split_key(key: str) -> tuple[str, str]:
     return platform, post_id
 
 
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """Slices of an IN list, so a statement stays within the database's limit on bound parameters."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _bucket(moment: datetime, minutes: int = SPREAD_MINUTES) -> datetime:
     seconds = minutes * 60
     return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, UTC)
+
+
+class ChangeMarks(NamedTuple):
+    audit_seq: int  # every change in the crisis room (cases, incidents, entries, retention) is audited
+    post_pk: int
+    alert_revision_pk: int
 
 
 class RoomStore:
@@ -145,6 +157,14 @@ class RoomStore:
             return self._posts(session, keys)
 
     @staticmethod
+    def _alerts(session: Session, alert_ids: Iterable[str]) -> dict[str, Alert]:
+        found: dict[str, Alert] = {}
+        for chunk in _chunks(list(dict.fromkeys(alert_ids))):
+            for row in session.scalars(select(AlertRow).where(AlertRow.alert_id.in_(chunk))):
+                found[row.alert_id] = Alert.model_validate(row.body)
+        return found
+
+    @staticmethod
     def _alert(session: Session, alert_id: str | None) -> Alert | None:
         if alert_id is None:
             return None
@@ -160,6 +180,18 @@ class RoomStore:
                 .group_by(PostRow.platform)
             ).all()
         return {str(platform): round(n / minutes, 2) for platform, n in rows}
+
+    def change_marks(self) -> ChangeMarks:
+        """The newest audit entry, stored post and alert revision: a change anywhere moves one of them."""
+        with self._sessions() as session:
+            audit_seq, post_pk, alert_revision_pk = session.execute(
+                select(
+                    select(func.max(AuditRow.seq)).scalar_subquery(),
+                    select(func.max(PostRow.pk)).scalar_subquery(),
+                    select(func.max(AlertRevisionRow.pk)).scalar_subquery(),
+                )
+            ).one()
+        return ChangeMarks(int(audit_seq or 0), int(post_pk or 0), int(alert_revision_pk or 0))
 
     # --- rumour cases ------------------------------------------------------------------------------------
 
@@ -181,66 +213,49 @@ class RoomStore:
         return row
 
     def _build_case(self, session: Session, case_id: str, row: RumourCaseRow | None) -> RumourCase:
-        alert = self._alert(session, row.alert_id if row else case_id)
-        if row is None and (alert is None or alert.kind != AlertKind.RUMOUR):
+        built = self._build_cases(session, [case_id], {case_id: row} if row is not None else {})
+        if case_id not in built:
             raise NotFound(f"no rumour case {case_id!r}")
-        merged_rows = session.scalars(select(RumourCaseRow).where(RumourCaseRow.merged_into == case_id)).all()
-        parts = [(alert, row)] + [(self._alert(session, r.alert_id), r) for r in merged_rows]
+        return built[case_id]
 
-        added = [k for _, r in parts if r for k in r.added_keys]
-        removed = {k for _, r in parts if r for k in r.removed_keys}
-        added_posts = self._posts(session, added)
+    def _build_cases(
+        self, session: Session, case_ids: Sequence[str], rows: dict[str, RumourCaseRow] | None = None
+    ) -> dict[str, RumourCase]:
+        """The cases named, in that order; ids that are no case are left out. ``rows`` are the workflow rows
+        the caller has already read (then none are looked up). Rows, merged cases, alerts and added posts are
+        each read for all cases at once: the board and the incident page poll this, and one query per case
+        made them slow down as cases piled up."""
+        ids = list(dict.fromkeys(case_ids))
+        if rows is None:
+            rows = {}
+            for chunk in _chunks(ids):
+                query = select(RumourCaseRow).where(RumourCaseRow.case_id.in_(chunk))
+                rows.update((r.case_id, r) for r in session.scalars(query))
+        rows = {c: rows[c] for c in ids if c in rows}  # a caller may pass every row it has
+        merged_into: dict[str, list[RumourCaseRow]] = {case_id: [] for case_id in ids}
+        for chunk in _chunks(ids):
+            for merged in session.scalars(
+                select(RumourCaseRow).where(RumourCaseRow.merged_into.in_(chunk)).order_by(RumourCaseRow.pk)
+            ):
+                merged_into[str(merged.merged_into)].append(merged)
+        alert_ids = [rows[c].alert_id if c in rows else c for c in ids]
+        alert_ids += [m.alert_id for group in merged_into.values() for m in group]
+        alerts = self._alerts(session, [a for a in alert_ids if a])
+        all_rows = [*rows.values(), *(m for group in merged_into.values() for m in group)]
+        posts = self._posts(session, [k for r in all_rows for k in r.added_keys])
 
-        post_count = 0
-        stance_mix: Counter[str] = Counter()
-        examples: list[Example] = []
-        firsts: list[datetime] = []
-        lasts: list[datetime] = []
-        severity = None
-        area = None
-        for part_alert, _ in parts:
-            if part_alert is None:
+        built: dict[str, RumourCase] = {}
+        for case_id in ids:
+            row = rows.get(case_id)
+            alert_id = row.alert_id if row else case_id
+            alert = alerts.get(alert_id) if alert_id else None
+            if row is None and (alert is None or alert.kind != AlertKind.RUMOUR):
                 continue
-            post_count += part_alert.post_count - len(removed.intersection(part_alert.member_ids))
-            stance_mix.update(part_alert.details.get("stance", {}))
-            examples.extend(e for e in part_alert.examples if e.key not in removed)
-            firsts.append(part_alert.first_seen)
-            lasts.append(part_alert.updated_at)
-            if severity is None or part_alert.severity.rank > severity.rank:
-                severity = part_alert.severity
-            area = area or part_alert.area
-        for post in added_posts.values():
-            if post.key in removed:
-                continue
-            post_count += 1
-            stance_mix[stance(post.text)] += 1
-            examples.append(Example.of(post))
-            firsts.append(post.created_at)
-            lasts.append(post.created_at)
-            area = area or post.area
-
-        claim = (row.claim if row else None) or (alert.title if alert else None)
-        if claim is None:
-            claim = examples[0].text[:200] if examples else "(no posts)"
-        return RumourCase(
-            case_id=case_id,
-            origin="detector" if (row is None or row.alert_id) else "manual",
-            alert_id=alert.id if alert else None,
-            claim=claim,
-            status=CaseStatus(row.status) if row else CaseStatus.NEW,
-            owner=row.owner if row else None,
-            severity=severity,
-            area=area,
-            first_seen=min(firsts) if firsts else None,
-            updated_at=max(lasts) if lasts else None,
-            post_count=max(post_count, 0),
-            stance=StanceMix(**{k: v for k, v in stance_mix.items() if k in StanceMix.model_fields}),
-            examples=list({e.key: e for e in reversed(examples)}.values())[::-1][:MAX_EXAMPLES],
-            merged_into=row.merged_into if row else None,
-            merged_from=[r.case_id for r in merged_rows],
-            answer=Answer.model_validate(row.answer) if row and row.answer else None,
-            version=row.version if row else 0,
-        )
+            parts = [(alert, row)] + [
+                (alerts.get(m.alert_id) if m.alert_id else None, m) for m in merged_into[case_id]
+            ]
+            built[case_id] = _assemble_case(case_id, row, alert, parts, merged_into[case_id], posts)
+        return built
 
     def list_cases(
         self,
@@ -272,11 +287,18 @@ class RoomStore:
 
             ordered = sorted((c for c in activity if keep(c)), key=lambda c: (activity[c], c), reverse=True)
             page = ordered[offset : offset + limit]
-            return len(ordered), [self._build_case(session, c, rows.get(c)) for c in page]
+            built = self._build_cases(session, page, rows)
+            return len(ordered), [built[c] for c in page if c in built]
 
     def get_case(self, case_id: str) -> RumourCase:
         with self._sessions() as session:
             return self._build_case(session, case_id, self._case_row(session, case_id))
+
+    def cases(self, case_ids: Sequence[str]) -> list[RumourCase]:
+        """The named cases in that order, leaving out ids that are no (longer a) case."""
+        with self._sessions() as session:
+            built = self._build_cases(session, case_ids)
+        return [built[c] for c in dict.fromkeys(case_ids) if c in built]
 
     def case_detail(self, case_id: str, clock: datetime | None = None) -> RumourCaseDetail:
         """Everything the board shows of one case; ``clock`` (stream time) says whether an answer's hour
@@ -812,6 +834,73 @@ class RoomStore:
                 .order_by(CycleEntryRow.written_at)
             )
             return [self._entry(r) for r in rows]
+
+
+def _assemble_case(
+    case_id: str,
+    row: RumourCaseRow | None,
+    alert: Alert | None,
+    parts: list[tuple[Alert | None, RumourCaseRow | None]],
+    merged_rows: list[RumourCaseRow],
+    posts: dict[str, Post],
+) -> RumourCase:
+    """One case from what :meth:`RoomStore._build_cases` read: its own and its merged cases' alerts and rows,
+    and the posts added by hand (``posts`` may hold other cases' posts too)."""
+    added = {k for _, r in parts if r for k in r.added_keys}
+    removed = {k for _, r in parts if r for k in r.removed_keys}
+    # In the order the posts were read, as when each case looked up its own added posts.
+    added_posts = {k: p for k, p in posts.items() if k in added}
+
+    post_count = 0
+    stance_mix: Counter[str] = Counter()
+    examples: list[Example] = []
+    firsts: list[datetime] = []
+    lasts: list[datetime] = []
+    severity = None
+    area = None
+    for part_alert, _ in parts:
+        if part_alert is None:
+            continue
+        post_count += part_alert.post_count - len(removed.intersection(part_alert.member_ids))
+        stance_mix.update(part_alert.details.get("stance", {}))
+        examples.extend(e for e in part_alert.examples if e.key not in removed)
+        firsts.append(part_alert.first_seen)
+        lasts.append(part_alert.updated_at)
+        if severity is None or part_alert.severity.rank > severity.rank:
+            severity = part_alert.severity
+        area = area or part_alert.area
+    for post in added_posts.values():
+        if post.key in removed:
+            continue
+        post_count += 1
+        stance_mix[stance(post.text)] += 1
+        examples.append(Example.of(post))
+        firsts.append(post.created_at)
+        lasts.append(post.created_at)
+        area = area or post.area
+
+    claim = (row.claim if row else None) or (alert.title if alert else None)
+    if claim is None:
+        claim = examples[0].text[:200] if examples else "(no posts)"
+    return RumourCase(
+        case_id=case_id,
+        origin="detector" if (row is None or row.alert_id) else "manual",
+        alert_id=alert.id if alert else None,
+        claim=claim,
+        status=CaseStatus(row.status) if row else CaseStatus.NEW,
+        owner=row.owner if row else None,
+        severity=severity,
+        area=area,
+        first_seen=min(firsts) if firsts else None,
+        updated_at=max(lasts) if lasts else None,
+        post_count=max(post_count, 0),
+        stance=StanceMix(**{k: v for k, v in stance_mix.items() if k in StanceMix.model_fields}),
+        examples=list({e.key: e for e in reversed(examples)}.values())[::-1][:MAX_EXAMPLES],
+        merged_into=row.merged_into if row else None,
+        merged_from=[r.case_id for r in merged_rows],
+        answer=Answer.model_validate(row.answer) if row and row.answer else None,
+        version=row.version if row else 0,
+    )
 
 
 def _new_case_row(

@@ -214,6 +214,8 @@ class UserRow(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Raised by a password change; a token carries the generation it was issued in and is refused after.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiKeyRow(Base):

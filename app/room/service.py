@@ -8,7 +8,11 @@ actions with posts uses :meth:`Room.clock` — the newest post's time when the s
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,15 +36,44 @@ from app.room.models import (
 from streams.post import Post
 
 REPLAY_LAG = timedelta(minutes=30)
+STREAM_REFRESH = timedelta(minutes=1)  # how far measured effects may trail new posts (see Room.effects)
+MAX_CACHED_INCIDENTS = 256
 MAX_ANALYSED_POSTS = 20_000
 VOLUME_BUCKET_MINUTES = 10
 
 
+@dataclass(frozen=True)
+class _CachedEffects:
+    audit_seq: int
+    stream: tuple[int, int]  # newest post and alert revision when measured
+    measured_at: float  # Room._monotonic()
+    effects: dict[str, Effect]
+
+    def still_valid(self, audit_seq: int, stream: tuple[int, int], clock: datetime, now: float) -> bool:
+        if audit_seq != self.audit_seq:
+            return False
+        if stream != self.stream and now - self.measured_at >= STREAM_REFRESH.total_seconds():
+            return False
+        return all(
+            e.complete == (clock >= e.action_at + timedelta(minutes=e.window_minutes))
+            for e in self.effects.values()
+        )
+
+
 class Room:
-    def __init__(self, store: Store, room: RoomStore, playbooks: PlaybookSet) -> None:
+    def __init__(
+        self,
+        store: Store,
+        room: RoomStore,
+        playbooks: PlaybookSet,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.room = room
         self.playbooks = playbooks
+        self._monotonic = monotonic
+        self._effects_cache: dict[int, _CachedEffects] = {}
+        self._effects_lock = threading.Lock()
 
     # --- time --------------------------------------------------------------------------------------------
 
@@ -53,13 +86,8 @@ class Room:
 
     def detail(self, incident_id: int) -> IncidentDetail:
         incident = self.room.incident(incident_id)
-        alerts = [a for a in (self.store.get_alert(i) for i in incident.alert_ids) if a is not None]
-        cases = []
-        for case_id in incident.case_ids:
-            try:
-                cases.append(self.room.get_case(case_id))
-            except NotFound:
-                continue
+        alerts = self.store.get_alerts(incident.alert_ids)
+        cases = self.room.cases(incident.case_ids)  # a linked case that is gone is left out
         # A case merged into another linked case is inside that one already; listing both counts it twice.
         linked = {c.case_id for c in cases}
         cases = [c for c in cases if c.merged_into not in linked]
@@ -134,7 +162,37 @@ class Room:
         )
 
     def effects(self, incident_id: int) -> dict[str, Effect]:
-        return {e.entry_id: self.effect(e) for e in self.room.entries(incident_id) if e.step == CycleStep.ACT}
+        """Each action's effect, measured again only when something it depends on changed.
+
+        The incident page polls this every few seconds per viewer, and a measure reads two hours of the
+        area's posts and every linked case. What can change an effect, and how the cache notices:
+
+        - the room (actions and their edits, linked alerts and cases, case merges and splits, retention):
+          every such change appends to the audit log, so the newest audit seq covers all of them, in every
+          service instance sharing the database; it is exact;
+        - the clock: only ``complete`` depends on it, so a cached effect is dropped once its hour after
+          has passed;
+        - the stream (new posts, new alert revisions that make the rumour spread): these arrive with every
+          batch while an incident is live, so they count at most once per :data:`STREAM_REFRESH`. The
+          numbers then trail the stream by up to a minute on a one-hour window.
+        """
+        marks = self.room.change_marks()
+        stream = (marks.post_pk, marks.alert_revision_pk)
+        clock = self.clock()
+        with self._effects_lock:
+            cached = self._effects_cache.get(incident_id)
+        if cached is not None and cached.still_valid(marks.audit_seq, stream, clock, self._monotonic()):
+            return dict(cached.effects)
+        measured_at = self._monotonic()
+        measured = {
+            e.entry_id: self.effect(e) for e in self.room.entries(incident_id) if e.step == CycleStep.ACT
+        }
+        with self._effects_lock:
+            # The marks were read before measuring: a change made meanwhile shows as a newer mark next time.
+            self._effects_cache[incident_id] = _CachedEffects(marks.audit_seq, stream, measured_at, measured)
+            while len(self._effects_cache) > MAX_CACHED_INCIDENTS:
+                self._effects_cache.pop(next(iter(self._effects_cache)))
+        return dict(measured)
 
     def add_entry(self, incident_id: int, entry: EntryIn, actor: str) -> CycleEntry:
         def measured(body: dict[str, Any]) -> dict[str, Any]:

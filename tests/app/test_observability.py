@@ -85,3 +85,57 @@ def test_json_logs_are_one_object_per_line(capsys: pytest.CaptureFixture[str]) -
         "signaal.test",
         "signaal.posts",
     )
+
+
+METRICS_TOKEN = "a-scrape-token-for-prometheus-only"
+
+
+def test_metrics_ask_for_the_scrape_token_when_one_is_set(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'metrics.db'}",
+        kafka_bootstrap_servers=None,
+        metrics_token=METRICS_TOKEN,
+        _env_file=None,
+    )
+    with TestClient(create_app(settings)) as client:
+        anonymous = client.get("/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert "signaal_" not in anonymous.text
+        for wrong in ("Bearer not-the-token", f"Basic {METRICS_TOKEN}", METRICS_TOKEN, "Bearer "):
+            assert client.get("/metrics", headers={"Authorization": wrong}).status_code == 401
+        scraped = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert scraped.status_code == 200 and "signaal_pipeline_received_total" in scraped.text
+
+
+def test_an_empty_metrics_token_leaves_metrics_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNAAL_METRICS_TOKEN", "")  # docker-compose passes unset variables as empty
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'metrics.db'}", kafka_bootstrap_servers=None, _env_file=None
+    )
+    assert settings.metrics_token is None
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("metrics_token", [None, METRICS_TOKEN])
+def test_production_warns_when_metrics_are_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, metrics_token: str | None
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'prod.db'}",
+        kafka_bootstrap_servers=None,
+        environment="production",
+        jwt_secret="a-production-secret-of-at-least-32-characters",
+        pseudonym_key="a-production-pseudonym-key",
+        metrics_token=metrics_token,
+        warm_start_hours=0,
+        _env_file=None,
+    )
+    with caplog.at_level(logging.WARNING), TestClient(create_app(settings)):
+        pass
+    warned = [r.getMessage() for r in caplog.records if "SIGNAAL_METRICS_TOKEN" in r.getMessage()]
+    if metrics_token is None:
+        assert len(warned) == 1 and "/metrics" in warned[0]
+    else:
+        assert warned == []

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.config import Settings
-from app.db.tables import HourlyVolumeRow
+from app.db.repository import Store
+from app.db.room import RoomStore
+from app.db.session import make_engine, make_sessionmaker, upgrade
+from app.db.tables import HourlyVolumeRow, PostRow
 from app.main import create_app
-from app.retention import apply_retention
+from app.retention import RetentionReport, apply_retention
 from tests.app.test_room_api import ingest, rumour, save
+from tests.factories import make_post
 
 NOW = datetime(2012, 10, 21, tzinfo=UTC)  # a month after the posts of test_room_api (2012-09-21)
 
@@ -60,3 +64,35 @@ def test_old_posts_go_counts_and_evidence_stay(client: TestClient) -> None:
 
     later = apply_retention(sessions, days=7, actor="test", now=datetime.now(UTC) + timedelta(days=8))
     assert later.dead_letters_deleted == 1
+
+
+def test_two_runs_over_the_same_posts_report_and_count_only_what_each_removed(database_url: str) -> None:
+    """A second run (another service instance, or `signaal retention` beside the service) deletes the posts
+    the first one has just read: the first must report, and count into hourly_volume, only what its own
+    DELETE removed, so the runs' reports add up to the posts that are gone."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    Store(sessions).add_posts([make_post(platform="scenario") for _ in range(10)])
+    reports: list[RetentionReport] = []
+    other_started: list[bool] = []
+
+    def other_run_right_after_the_first_reads(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if "FROM posts" in statement and "posts.pk >" in statement and not other_started:
+            other_started.append(True)
+            reports.append(apply_retention(sessions, days=7, actor="other", now=NOW))
+
+    event.listen(engine, "after_cursor_execute", other_run_right_after_the_first_reads)
+    try:
+        reports.append(apply_retention(sessions, days=7, actor="test", now=NOW))
+    finally:
+        event.remove(engine, "after_cursor_execute", other_run_right_after_the_first_reads)
+    try:
+        assert [r.posts_deleted for r in reports] == [10, 0]  # the other run finished first
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(PostRow)) == 0
+            assert session.scalar(select(func.sum(HourlyVolumeRow.posts))) == 10
+        trail = RoomStore(sessions).audit_for(["posts"])
+        assert [(e.actor, e.detail["posts_deleted"]) for e in trail] == [("other", 10), ("test", 0)]
+    finally:
+        engine.dispose()
