@@ -143,7 +143,9 @@ def test_service_killed_and_restarted_resumes_from_committed_offsets(
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
     stored_by_first = _count_posts(postgres_url)
-    assert stored_by_first < expected, "the service finished before it could be killed; use more posts"
+    assert stored_by_first < expected, (
+        f"the service finished before it could be killed; use more posts\n{first.log_tail()}"
+    )
 
     with running_service(**env) as second:
         _wait_for_total(second, expected)
