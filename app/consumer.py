@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from app.pipeline.runner import Pipeline
 from streams.bus.base import Bus, Consumer
@@ -13,10 +14,12 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT_S = 0.2
 MAX_BATCH = 1000
 MAX_RETRY_WAIT_S = 30.0
+MAX_COMMIT_WAIT_S = 5.0
 
 
 class ConsumerWorker(threading.Thread):
-    """Poll -> process -> commit, forever. A failed batch is retried as it is, never skipped."""
+    """Poll -> process -> commit, forever. A failed batch is retried as it is, never skipped; a failed commit
+    is tried again after the next poll."""
 
     def __init__(self, bus: Bus, topics: list[str], group: str, pipeline: Pipeline) -> None:
         super().__init__(name="signaal-consumer", daemon=True)
@@ -36,24 +39,53 @@ class ConsumerWorker(threading.Thread):
     def run(self) -> None:
         consumer = self._bus.consumer(self._topics, self._group)
         self.ready.set()
+        uncommitted = False
+        commit_wait = 0.5
+        next_commit = 0.0
         try:
             while not self._stopping.is_set():
                 batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
                 if batch:
-                    self._process_until_done(consumer, batch)
+                    if not self._process_until_done(batch):
+                        return  # stopping: the batch stays uncommitted and comes again
+                    uncommitted, next_commit = True, 0.0  # commit right after every batch stored
+                if uncommitted and time.monotonic() >= next_commit:
+                    if self._commit(consumer, commit_wait):
+                        uncommitted, commit_wait = False, 0.5
+                    else:  # polling goes on meanwhile: that is what lets the consumer rejoin its group
+                        next_commit = time.monotonic() + commit_wait
+                        commit_wait = min(commit_wait * 2, MAX_COMMIT_WAIT_S)
         finally:
             consumer.close()
 
-    def _process_until_done(self, consumer: Consumer, batch: list) -> None:  # type: ignore[type-arg]
+    def _process_until_done(self, batch: list) -> bool:  # type: ignore[type-arg]
+        """Process the batch, retrying it as it is until it succeeds (True) or the worker stops (False)."""
         wait = 0.5
         while not self._stopping.is_set():
             try:
                 self._pipeline.process(batch)
-                consumer.commit()
-                self.healthy, self.last_error = True, None
-                return
-            except Exception as error:  # storage down, broker gone: wait and retry the same batch
+                return True
+            except Exception as error:  # storage down: wait and retry the same batch
                 self.healthy, self.last_error = False, f"{type(error).__name__}: {error}"
                 log.exception("batch of %d failed; retrying in %.1f s", len(batch), wait)
                 self._stopping.wait(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
+        return False
+
+    def _commit(self, consumer: Consumer, wait: float) -> bool:
+        """Commit what was processed so far; False when the bus refused.
+
+        A failed commit is not retried in place: only the next ``poll`` lets the consumer rejoin its group
+        (after a rebalance, or after it was dropped for not polling while storage was down), and until it
+        has, every commit fails. The processed records are stored already; the next commit that succeeds
+        covers them, or, if the partitions moved meanwhile, their new owner gets them again from the last
+        commit and storage recognises them as duplicates.
+        """
+        try:
+            consumer.commit()
+        except Exception as error:
+            self.healthy, self.last_error = False, f"commit failed: {type(error).__name__}: {error}"
+            log.warning("committing offsets failed (%s); polling again, next commit in %.1f s", error, wait)
+            return False
+        self.healthy, self.last_error = True, None
+        return True

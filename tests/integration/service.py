@@ -1,4 +1,8 @@
-"""Run `signaal serve` as a real process on a free port, as a user would, and talk to it over HTTP."""
+"""Run `signaal serve` as a real process on a free port, as a user would, and talk to it over HTTP.
+
+The service's output goes to a log file of its own under ``.local/service-logs/`` (kept after the run), and a
+test that fails inside ``running_service`` gets the tail of that log in its error report.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+LOG_DIR = REPO / ".local" / "service-logs"
+LOG_TAIL_LINES = 80
 
 
 def free_port() -> int:
@@ -28,6 +34,11 @@ class RunningService:
     url: str
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last ``lines`` lines the service wrote, headed by the log's path, for failure messages."""
+        return log_tail(self.log, lines)
 
     def get(self, path: str, **params: object) -> dict:
         response = httpx.get(self.url + path, params=params, timeout=10)
@@ -79,6 +90,14 @@ def wait_until_answering(process: subprocess.Popen[bytes], url: str, what: str, 
         time.sleep(0.2)
 
 
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        return f"(no service log at {path}: {error})"
+    return f"--- last {lines} lines of {path} ---\n" + "\n".join(text.splitlines()[-lines:])
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
     """Ask the process to stop; kill it if it has not within ``timeout_s``."""
     process.terminate()
@@ -93,11 +112,19 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 15) -> Non
 def running_service(**env_overrides: str) -> Iterator[RunningService]:
     port = free_port()
     env = service_env(SIGNAAL_PORT=str(port), SIGNAAL_API_URL=f"http://127.0.0.1:{port}", **env_overrides)
-    process = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], env=env, cwd=REPO)
-    service = RunningService(f"http://127.0.0.1:{port}", env, process)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"serve-{time.strftime('%Y%m%d-%H%M%S')}-{port}.log"
+    with log.open("wb") as sink:
+        command = [sys.executable, "-m", "app.cli", "serve"]
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+    service = RunningService(f"http://127.0.0.1:{port}", env, process, log)
     try:
         wait_until_answering(process, service.url + "/readyz", "signaal serve", timeout_s=60)
         yield service
+    except BaseException as error:
+        stop_process(process)  # first, so the tail includes how it shut down
+        error.add_note(service.log_tail())
+        raise
     finally:
         stop_process(process)
 

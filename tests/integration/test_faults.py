@@ -143,7 +143,9 @@ def test_service_killed_and_restarted_resumes_from_committed_offsets(
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
     stored_by_first = _count_posts(postgres_url)
-    assert stored_by_first < expected, "the service finished before it could be killed; use more posts"
+    assert stored_by_first < expected, (
+        f"the service finished before it could be killed; use more posts\n{first.log_tail()}"
+    )
 
     with running_service(**env) as second:
         _wait_for_total(second, expected)
@@ -154,10 +156,21 @@ def test_service_killed_and_restarted_resumes_from_committed_offsets(
         _assert_alerts_consistent(second)
 
 
-def _count_posts(database_url: str) -> int:
+def _count_posts(database_url: str, timeout_s: float = 30) -> int:
+    """Posts stored, once no other session is connected: the server may still be finishing a COMMIT that
+    the killed service sent just before it died, and a count taken meanwhile would miss that batch."""
     engine = make_engine(database_url)
+    others = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
     try:
         with engine.connect() as connection:
+            deadline = time.monotonic() + timeout_s
+            while (sessions := int(connection.execute(others).scalar_one())) > 0:
+                assert time.monotonic() < deadline, f"{sessions} session(s) of the killed service linger"
+                connection.rollback()  # the activity view is a snapshot per transaction
+                time.sleep(0.1)
             return int(connection.execute(text("SELECT count(*) FROM posts")).scalar_one())
     finally:
         engine.dispose()

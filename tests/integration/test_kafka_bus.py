@@ -1,4 +1,5 @@
-"""KafkaBus against a real Apache Kafka broker (scripts/kafka-local): commits, redelivery, topics, errors."""
+"""KafkaBus against a real Apache Kafka broker (scripts/kafka-local): commits, redelivery, topics, errors,
+and the service's consumer thread on it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaConfigurationError
 
+from app.consumer import ConsumerWorker
 from streams.bus import make_bus
 from streams.bus.base import Message
 from streams.bus.kafka import DeliveryError, KafkaBus, KafkaBusConsumer, ensure_topics
@@ -131,4 +133,49 @@ def test_a_configuration_mistake_is_raised_at_once(kafka_bootstrap: str) -> None
 def test_make_bus_with_bootstrap_is_kafka(kafka_bootstrap: str) -> None:
     bus = make_bus(f" {kafka_bootstrap} ,{kafka_bootstrap}")
     assert isinstance(bus, KafkaBus)
+    bus.close()
+
+
+class _StorageDownFor:
+    """A pipeline whose storage is down for the first ``seconds`` after the first batch, then works."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._down_until: float | None = None
+        self.stored: set[bytes] = set()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self._down_until is None:
+            self._down_until = time.monotonic() + self._seconds
+        if time.monotonic() < self._down_until:
+            raise ConnectionError("database unreachable")
+        self.stored.update(m.value for m in messages)
+        return messages
+
+
+def test_the_worker_rejoins_after_storage_was_down_longer_than_max_poll_interval(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    """While a batch fails the worker does not poll, so kafka-python drops it from the group after
+    max.poll.interval.ms; once storage is back its commits fail until a poll rejoins. It must not stall."""
+    bus = KafkaBus(kafka_bootstrap, consumer_config={"max_poll_interval_ms": 2000})
+    sent = [f"post-{i}".encode() for i in range(20)]
+    publish(bus, topic, sent)
+    pipeline = _StorageDownFor(seconds=6)
+    worker = ConsumerWorker(bus, [topic], f"{topic}.g", pipeline)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not (pipeline.stored == set(sent) and worker.healthy):
+            assert time.monotonic() < deadline, f"the worker stalled: {worker.last_error}"
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    assert not worker.is_alive()
+
+    # Committed: a new member of the group gets only what comes next.
+    after = bus.consumer([topic], f"{topic}.g")
+    publish(bus, topic, [b"marker"])
+    assert [m.value for m in drain(after, 1)] == [b"marker"]
+    after.close()
     bus.close()
