@@ -14,7 +14,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-QUEUE_SIZE = 10_000
+# Messages, not posts: new posts come as one message per stored batch (up to a few hundred posts each).
+QUEUE_SIZE = 1_000
 
 
 class LiveHub:
@@ -37,7 +38,7 @@ class LiveHub:
     def unsubscribe(self, queue: asyncio.Queue[str | None]) -> None:
         self._clients.discard(queue)
 
-    def publish(self, kind: str, data: dict[str, Any]) -> None:
+    def publish(self, kind: str, data: dict[str, Any] | list[dict[str, Any]]) -> None:
         """Thread-safe: may be called from the consumer thread."""
         if self._loop is None or not self._clients:
             return

@@ -85,8 +85,10 @@ class Services:
         playbooks = room.playbooks
 
         def push_posts(posts: list[Post]) -> None:
-            for post in posts:
-                hub.publish("post", live_summary(post))
+            # One message per stored batch: a WebSocket frame per post costs the event loop more than
+            # storing the post does, and a burst is thousands of posts a second.
+            if hub.client_count:
+                hub.publish("posts", [live_summary(post) for post in posts])
 
         def push_alerts(alerts: list[Alert]) -> None:
             for alert in alerts:

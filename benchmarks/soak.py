@@ -619,18 +619,19 @@ class LiveClient(threading.Thread):
                         now = monotonic()
                         message = orjson.loads(raw)
                         kind = message.get("type")
-                        if kind == "post":
-                            self.posts += 1
-                            key = message["data"]["key"]
-                            if key.startswith(prefix) and key[cut:].isdigit():
-                                n = int(key[cut:])
-                                if n < len(received):
-                                    if received[n] == received[n]:  # not NaN: seen before
-                                        self.duplicates += 1
-                                    else:
-                                        received[n] = now
-                                    continue
-                            self.pattern_received.setdefault(key, now)
+                        if kind == "posts":
+                            for post in message["data"]:
+                                self.posts += 1
+                                key = post["key"]
+                                if key.startswith(prefix) and key[cut:].isdigit():
+                                    n = int(key[cut:])
+                                    if n < len(received):
+                                        if received[n] == received[n]:  # not NaN: seen before
+                                            self.duplicates += 1
+                                        else:
+                                            received[n] = now
+                                        continue
+                                self.pattern_received.setdefault(key, now)
                         elif kind == "alert":
                             data = message["data"]
                             self.alerts.append(

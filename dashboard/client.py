@@ -549,8 +549,8 @@ class LiveFeed:
         with self._lock:
             self._last_message_at = datetime.now(UTC)
         kind, data = payload.get("type"), payload.get("data")
-        if kind == "post" and isinstance(data, dict):
-            self.add_posts([data])
+        if kind == "posts" and isinstance(data, list):
+            self.add_posts([item for item in data if isinstance(item, dict)])
         elif kind == "alert" and isinstance(data, dict):
             self.add_alerts([data])
             if data.get("kind") == "rumour":

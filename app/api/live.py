@@ -1,4 +1,8 @@
-"""WebSocket /ws/live: new posts (and, later, alerts) pushed to dashboards as they are stored."""
+"""WebSocket /ws/live: what the service stores, pushed to dashboards as it happens.
+
+Messages are JSON objects ``{"type": ..., "data": ...}``: ``hello`` first, then ``posts`` (a list of post
+summaries, one message per stored batch), ``alert`` (one alert revision), ``case`` and ``incident``.
+"""
 
 from __future__ import annotations
 

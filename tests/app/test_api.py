@@ -114,10 +114,11 @@ def test_live_websocket_pushes_new_posts(client: TestClient) -> None:
         assert websocket.receive_json()["type"] == "hello"
         client.post("/api/ingest", content=native("42", "<script>alert(1)</script>"))
         message = websocket.receive_json()
-    assert message["type"] == "post"
-    assert message["data"]["key"] == "scenario:42"
-    assert message["data"]["text"] == "<script>alert(1)</script>"  # escaped where shown, not here
-    assert "author" not in message["data"]
+    assert message["type"] == "posts"
+    [post] = message["data"]
+    assert post["key"] == "scenario:42"
+    assert post["text"] == "<script>alert(1)</script>"  # escaped where shown, not here
+    assert "author" not in post
 
 
 def test_health_and_readiness(client: TestClient) -> None:

@@ -29,8 +29,8 @@ def test_html_and_script_in_post_text_survive_ingest_api_and_live_byte_exact(cli
         live: dict[str, str] = {}
         while len(live) < len(PAYLOADS):
             message = json.loads(websocket.receive_text())
-            if message["type"] == "post":
-                live[message["data"]["key"]] = message["data"]["text"]
+            if message["type"] == "posts":
+                live.update((post["key"], post["text"]) for post in message["data"])
     stored = {item["key"]: item["text"] for item in wait_for_total(client, len(PAYLOADS))["items"]}
     expected = {f"scenario:x{n}": text for n, text in enumerate(PAYLOADS)}
     assert stored == expected

@@ -325,10 +325,12 @@ class ContractApi:
 
     def publish(self, *posts: dict[str, Any]) -> None:
         self.store_only(*posts)
+        batch = []
         for post in posts:
             data = {k: post[k] for k in WS_FIELDS}
             data["text"] = data["text"][:280]
-            self.send_raw(json.dumps({"type": "post", "data": data}))
+            batch.append(data)
+        self.send_raw(json.dumps({"type": "posts", "data": batch}))
 
     def store_alert(self, *alerts: dict[str, Any]) -> None:
         with self._lock:

@@ -166,7 +166,8 @@ def test_ignores_unknown_and_malformed_messages(api: ContractApi, make_feed: Cal
     api.send_raw('["a", "list"]')
     api.send_raw('{"type": "alert", "data": {"kind": "spike", "area": "Haren"}}')  # no id: dropped
     api.send_raw('{"type": "something-new", "data": 42}')
-    api.send_raw('{"type": "post", "data": {"text": "no key"}}')
+    api.send_raw('{"type": "posts", "data": [{"text": "no key"}, 7, null]}')
+    api.send_raw('{"type": "posts", "data": {"key": "not a list"}}')
     post = make_post("na de rommel")
     api.publish(post)
     wait_until(lambda: post["key"] in keys(feed), timeout=3, what="post after junk")
