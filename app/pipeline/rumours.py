@@ -374,6 +374,10 @@ class RumourDetector:
         self._posts: Generations[str, tuple[_Claim, int, int]] = Generations()
         # Claim words -> claim, for exact repeats, which then skip MinHash entirely.
         self._exact: Generations[bytes, _Claim] = Generations()
+        # Parent key -> replies and quotes that came before it and could not be placed by words ("Klopt
+        # dit??"). Kafka orders records per partition only, so under backlog a reaction is often handled
+        # before the post it reacts to; when that post comes, they join its claim after all.
+        self._orphans: Generations[str, list[Post]] = Generations()
         self._texts: dict[str, _Text] = {}
         self._generation_start: float | None = None
         self._generation_end = -math.inf  # the first post starts the first generation
@@ -432,6 +436,13 @@ class RumourDetector:
                 if parent_key is not None and post.repost_of is not None:
                     # Later reposts of the same unseen original join this claim directly.
                     current[parent_key] = entry
+                elif parent_key is not None and new and not claim.anchors:
+                    # A reaction without claim words of its own: a claim nothing can join. It waits.
+                    waiting = self._orphans.current.setdefault(parent_key, [])
+                    if len(waiting) < MAX_MEMBERS:
+                        waiting.append(post)
+            if self._orphans.current or self._orphans.previous:
+                self._adopt_orphans(key, claim, remember)
             if not claim.case and claim.posts >= min_posts:
                 self._becomes_case(claim, post.created_at)
             # One tuple serves both the link map and the labels: a post costs the collector one object.
@@ -446,6 +457,28 @@ class RumourDetector:
             if alert is not None:
                 alerts.append(alert)
         return alerts
+
+    def _adopt_orphans(self, key: str, claim: _Claim, remember: bool) -> None:
+        """Reactions that came before the post ``key`` move from their lone claims to its claim."""
+        orphans = self._orphans.current.pop(key, None) or self._orphans.previous.pop(key, None)
+        if not orphans:
+            return
+        for orphan in orphans:
+            orphan_key = orphan.key
+            placed = self._posts.get(orphan_key)
+            if placed is None or placed[0] is claim or placed[0].posts != 1:
+                continue  # forgotten, or its lone claim was joined after all: it stays where it is
+            lone = placed[0]
+            lone.posts = 0  # never a case now: its only post moved
+            info = self._text(orphan.text, False)
+            role = _QUOTE if orphan.quote_of is not None else _REACTION
+            stance = stance_of(info.flags)
+            ts = orphan.created_at.timestamp()
+            self._join(claim, orphan, orphan_key, ts, role, stance, info.flags, key)
+            entry = (claim, stance, role)
+            self._posts.current[orphan_key] = entry
+            if remember:
+                self._remember(orphan_key, entry)
 
     def labels(self, post_key: str) -> PostLabel | None:
         """The label of one of the last ``label_memory`` posts, or None if it is older or unknown.
@@ -548,6 +581,7 @@ class RumourDetector:
     def _rotate(self) -> None:
         self._posts.rotate()
         self._exact.rotate()
+        self._orphans.rotate()
         self._generation_posts = 0
         self.index.rotate()
 

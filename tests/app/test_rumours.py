@@ -192,6 +192,45 @@ def test_reposts_of_an_unseen_original_form_one_claim() -> None:
     assert len({claim_of(det, p) for p in reposts}) == 1
 
 
+def test_reactions_handled_before_their_post_join_its_claim_when_it_comes() -> None:
+    # Kafka keeps order per partition only: under backlog a reply can be processed batches before the post
+    # it answers. The case must come out the same as in order.
+    def run(order: str) -> tuple[list[Alert], RumourDetector, list[Post]]:
+        det = detector()
+        claim = post("Tijger ontsnapt uit het dierenpark bij Tiel, blijf binnen", author="a0")
+        reposts = [post("", repost_of=claim.id, author=f"r{i}", minute=1 + i) for i in range(4)]
+        question = post("Klopt dit??", reply_to=claim.id, author="q", minute=0.5)
+        quote = post("Is dit waar?", quote_of=claim.id, author="q2", minute=0.6)
+        later = [post("", repost_of=claim.id, author=f"s{i}", minute=6 + i) for i in range(4)]
+        batches = [[claim], [question, quote], reposts, later]
+        if order == "reactions first":
+            batches = [[question, quote], [claim], reposts, later]
+        alerts = [alert for batch in batches for alert in det.observe(batch)]
+        return alerts, det, [claim, question, quote, *reposts, *later]
+
+    in_order, _, _ = run("in order")
+    early, det, posts = run("reactions first")
+    assert in_order and early, "no rumour case"
+    first, last = early[0], early[-1]
+    assert last.id == f"rumour:{posts[0].key}"
+    assert last.post_count == len(posts) == in_order[-1].post_count
+    assert last.details["stance"] == in_order[-1].details["stance"]
+    assert last.details["stance"]["query"] == 2
+    assert {det.labels(p.key).role for p in posts[1:3]} == {"reaction", "quote"}  # type: ignore[union-attr]
+    assert len({claim_of(det, p) for p in posts}) == 1
+    assert first.revision == 1
+
+
+def test_a_reaction_whose_post_never_comes_stays_a_post_of_its_own() -> None:
+    det = detector()
+    question = post("Klopt dit??", reply_to="never-seen")
+    other = post("Er is brand in de Martinitoren in Groningen, veel rook", minute=1)
+    det.observe([question])
+    det.observe([other])
+    assert claim_of(det, question) != claim_of(det, other)
+    assert det.labels(question.key).claim_id is not None  # type: ignore[union-attr]
+
+
 def test_a_reply_is_a_reaction_not_a_claim_carrier() -> None:
     det = detector()
     claim = post("Er zijn gewonden gevallen bij de schietpartij op het Stationsplein")
