@@ -88,6 +88,13 @@ _LEXICON: dict[str, tuple[str, ...]] = {
         "bevestiging ?",
         "kan dit kloppen",
         "kan dat kloppen",
+        # Indirect questions: "weet iemand of dit klopt?" asks, though it ends in "klopt" (a support cue).
+        "of dit klopt",
+        "of dat klopt",
+        "of het klopt",
+        "of dit waar is",
+        "of dat waar is",
+        "of het waar is",
         "wat is er aan de hand",
         "wat is hier aan de hand",
         "wat gebeurt er",

@@ -114,6 +114,9 @@ def test_empty_and_odd_input() -> None:
     ("text", "expected"),
     [
         ("@nos Klopt dit? Bron?", "query"),
+        ("Iemand die weet of dit klopt??", "query"),  # ends in "klopt", still a question
+        ("Ik vraag me af of het waar is", "query"),
+        ("Ja dit klopt, ik was erbij", "support"),
         ("@bbc Is this true? Any confirmation?", "query"),
         ("@AP really?", "query"),
         ("@nos Dit is nep, de politie ontkent het", "deny"),
