@@ -365,7 +365,10 @@ class MobilisationDetector:
         if not invitation and post.url and ("facebook.com/events" in post.url or "fb.me/e/" in post.url):
             invitation = True
         if invitation:
-            joined = self._invitation_post(post, t, lower, tagged)
+            # A repost or quote whose original is not known (yet: Kafka orders posts per partition only,
+            # so under backlog reshares often come before the call) still reshares the call it carries.
+            how = "repost" if post.repost_of else "quote" if post.quote_of else "invitation"
+            joined = self._invitation_post(post, t, lower, tagged, how)
         elif tagged is not None:
             self._add(tagged, post, t, "hashtag", lower)
             return
@@ -375,14 +378,16 @@ class MobilisationDetector:
         if not joined and self._scene and post.area in self._scene:
             self._scene_post(post, t, text, lower)
 
-    def _invitation_post(self, post: Post, t: float, lower: str, tagged: _Cascade | None) -> bool:
+    def _invitation_post(
+        self, post: Post, t: float, lower: str, tagged: _Cascade | None, how: str = "invitation"
+    ) -> bool:
         """Join or start a cascade with a post that uses the invitation lexicon; False if it did neither.
-        ``tagged`` is the call whose hashtag the post carries, if any."""
+        ``tagged`` is the call whose hashtag the post carries, if any; ``how`` it joins (see :meth:`_add`)."""
         locations = self._locations(post, lower, origins=False)
         if tagged is not None and (not locations or any(loc == tagged.key[0] for loc, _ in locations)):
             # The call's own hashtag and its place (or none): the same call, even when the day reads
             # differently ("zaterdag" written late on the Saturday itself means next week).
-            self._add(tagged, post, t, "invitation", lower)
+            self._add(tagged, post, t, how, lower)
             return True
         # A hashtag on an invitation to another place is a generic tag (#weekend): the post goes its own
         # way, and claiming the tag for its call marks it as shared.
@@ -392,7 +397,7 @@ class MobilisationDetector:
             cascade = self._busiest(locations, t)
             if cascade is None:
                 return False
-            self._add(cascade, post, t, "invitation", lower)
+            self._add(cascade, post, t, how, lower)
             return True
         announced = expression.at(self.settings.default_hour).timestamp()
         day = expression.day.isoformat()
@@ -401,7 +406,7 @@ class MobilisationDetector:
             if cascade is not None and cascade.alive:
                 if expression.clock is not None and not cascade.announced_known:
                     cascade.announced, cascade.announced_known = announced, True
-                self._add(cascade, post, t, "invitation", lower)
+                self._add(cascade, post, t, how, lower)
                 return True
         ahead = announced - t
         if not locations or not -GRACE_SECONDS <= ahead <= self.settings.max_days_ahead * 86400.0:
@@ -421,7 +426,7 @@ class MobilisationDetector:
         )
         self._cascades[cascade.key] = cascade
         self._by_location.setdefault(location, {})[day] = cascade
-        self._add(cascade, post, t, "invitation", lower)
+        self._add(cascade, post, t, how, lower)
         return True
 
     def _place_mention(self, post: Post, t: float, lower: str) -> bool:

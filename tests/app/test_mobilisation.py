@@ -116,6 +116,25 @@ def test_fires_days_before_the_announced_time_and_names_place_and_time(
     assert first.member_ids[0] == "test:m1"
 
 
+def test_reposts_handled_before_the_invitation_still_count_as_reshares(
+    enricher: Enricher, playbooks: PlaybookSet
+) -> None:
+    # Kafka keeps order per partition only: under backlog the reposts of a call can be processed long before
+    # the call itself. They carry its text, so they are reshares of it all the same.
+    root, *rest = viral_call(Stream(enricher))
+    late = detector(playbooks)
+    alerts = [alert for i in range(0, len(rest), 50) for alert in late.observe(rest[i : i + 50])]
+    alerts += late.observe([root])
+    in_order = run(detector(playbooks), [root, *rest])
+    assert alerts, "the same call with its invitation delivered last must alert too"
+    assert alerts[0].id == in_order[0].id == "mobilisation:Veghel:2024-09-21"
+    # Matched by their text rather than their link, reposts made on the Saturday itself read "zaterdag" as
+    # next week's: those few are lost, nothing is counted twice.
+    reshares, expected = alerts[-1].details["reshares"], in_order[-1].details["reshares"]
+    assert 0.9 * expected <= reshares <= expected
+    assert PARTY - datetime.fromisoformat(alerts[0].details["alerted_at"]) > timedelta(days=2)
+
+
 def test_no_alert_without_outside_interest_or_sustained_growth(
     enricher: Enricher, playbooks: PlaybookSet
 ) -> None:
