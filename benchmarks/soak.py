@@ -7,7 +7,8 @@
 
 ``--kafka`` and ``--database-url`` default to ``SIGNAAL_TEST_KAFKA`` and ``SIGNAAL_TEST_DATABASE_URL`` (what
 ``make test`` sets). Every run gets its own topics, consumer group and a fresh database (``soak_<run id>``,
-created next to the one in the URL and dropped afterwards; ``--keep-database`` keeps it).
+created next to the one in the URL and dropped afterwards; with ``--keep-database`` the run stores into
+the URL's own database instead and leaves what it stored there, to look at afterwards).
 
 What it does
 ------------
@@ -18,8 +19,9 @@ What it does
    four towns, authors pseudonymised, pre-serialised with holes for id, created_at and reply/repost links)
    and send ``Post`` JSON to the posts topic keyed by ``post.key``, as ``signaal replay`` does. They pace on
    the monotonic clock: ``--rate`` posts/s for ``--minutes``, and ``--burst-factor`` times that for
-   ``--burst-seconds`` in the middle. Each post's ``created_at`` is the wall time it is handed to the
-   producer; that hand-off instant (``time.monotonic()``, system-wide on Linux) is the start of its latency.
+   ``--burst-seconds`` in the middle, handing over what is due every 10 ms. Each post's ``created_at`` is
+   the wall time it is handed to the producer; that hand-off instant (``time.monotonic()``, system-wide on
+   Linux) is the start of its latency.
    The partition is chosen round-robin rather than by kafka-python's pure-Python murmur2 of the key (every
    key is unique, so the spread is the same and the producer has more headroom). If the producers cannot
    keep the rate, the achieved rate is what is reported.
@@ -42,44 +44,7 @@ outside burst and recovery), burst, recovery (``--recovery`` s after the burst).
 it is at most one second of input at the steady rate. Memory is "flat" when the linear fit over the steady
 part after the recovery grows less than 1 MB/min (and the one before the burst too).
 
-Figures on this machine (2 cores, shared with other engineers' jobs), 26 November 2026
----------------------------------------------------------------------------------------
-``python -m benchmarks.soak --kafka 127.0.0.1:9192 --database-url postgresql+psycopg://...:55532/signaal
---py-spy 60 --out soak.json`` (10 min, 2,000/s, burst 20 s at 20,000/s); load average 1.4 before, 6.2 after,
-6.7 on average during the run. The service does not keep up:
-
-    measure                                  figure                                 target
-    producer rate, steady / burst            2,000 / 19,999 posts/s                 2,000 / 20,000
-    service stored posts/s, mean / best 10 s 500 / 983                              >= 2,000
-    service CPU                              0.43 cores on average                  (one thread: <= 1 core)
-    posts seen on /ws/live by the end        395,579 of 1,560,000                   all
-    post->ws warm-up (first 30 s) p50 / p99  33 s / 118 s                           --
-    post->ws steady / burst / recovery       p50 and p99 unseen (not processed)     p99 < 1 s: MISSED
-    consumer lag, peak                       1,256,539 (never back to 0)            0 within 30 s: MISSED
-    post->alert                              57 s and 542 s for the 2 calls reached; 8 patterns not reached;
-                                             1 rumour whose posts were all processed gave no alert (below)
-    service RSS first / last                 272 / 393 MB; +17 MB/min before the burst, +4.5 after
-                                             (while bounded detector state is still filling: inconclusive)
-
-At a rate it keeps (300 posts/s for 1.5 min, load average 11): post->ws p50 404 ms, p99 2.4 s, max 3.0 s;
-lag median 114, max 816; every post and all 5 alert patterns seen, post->alert 46-697 ms.
-
-What dominates (py-spy, 60 s at 50 Hz of on-CPU samples of the service after the warm-up): the consumer
-thread is 91 % of the samples, and 81 % of all samples are in ``Store.add_posts``, nearly all of it Python on
-the client side: 38 % SQLAlchemy compiling a fresh 500-row multi-VALUES INSERT (8,500 bind parameters) for
-every chunk, 31 % psycopg converting that query (too long for its cache), ~2 % sending. Enrichment 4 %,
-detection 3 %, the WebSocket route 5 %, Kafka poll 2 %. After the producers stopped, the machine got quieter
-and the one consumer thread reached 1,000-1,100 posts/s (best 10 s windows of two runs) with about one core:
-the ceiling of one service process with the storage code as it is. The same INSERT compiled once and run as
-an executemany (SQLAlchemy's insertmanyvalues) took 145 instead of 430 ms of CPU per 1,000 posts here.
-
-Two findings beyond speed. (1) A rumour pattern whose ten posts were all processed gave no alert: posts are
-keyed by their own key, so a reply and its parent go to different partitions, a poll returns records grouped
-by partition, and under backlog the "Klopt dit??" reply was handled before its claim; the rumour detector
-then never counts the enquiry (reproduced offline: reply first -> no alert; reposts first -> the alert gets
-another id). (2) The background is nine days of four towns' ordinary chatter replayed ~100x faster, and the
-mobilisation detector raised 6 calls on it (Groningen, Kampen, Veenendaal, ...; hundreds of posts each):
-its thresholds are absolute counts, so firehose volume alone crosses them.
+Figures: ``docs/evaluation.md`` ("Load and soak"), each run with its command, date and machine load.
 """
 
 from __future__ import annotations
