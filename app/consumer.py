@@ -15,14 +15,24 @@ POLL_TIMEOUT_S = 0.2
 MAX_BATCH = 1000
 MAX_RETRY_WAIT_S = 30.0
 MAX_COMMIT_WAIT_S = 5.0
+# No records for this long: ask the broker whether any are waiting, and if so start over with a new consumer.
+STALL_CHECK_S = 60.0
 
 
 class ConsumerWorker(threading.Thread):
     """Poll -> process -> commit, forever. A failed batch is retried as it is, never skipped; a failed commit
     is tried again after the next poll."""
 
-    def __init__(self, bus: Bus, topics: list[str], group: str, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        topics: list[str],
+        group: str,
+        pipeline: Pipeline,
+        stall_check_s: float = STALL_CHECK_S,
+    ) -> None:
         super().__init__(name="signaal-consumer", daemon=True)
+        self._stall_check_s = stall_check_s
         self._bus = bus
         self._topics = topics
         self._group = group
@@ -42,13 +52,23 @@ class ConsumerWorker(threading.Thread):
         uncommitted = False
         commit_wait = 0.5
         next_commit = 0.0
+        last_records = time.monotonic()
         try:
             while not self._stopping.is_set():
                 batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
                 if batch:
+                    last_records = time.monotonic()
                     if not self._process_until_done(batch):
                         return  # stopping: the batch stays uncommitted and comes again
                     uncommitted, next_commit = True, 0.0  # commit right after every batch stored
+                elif time.monotonic() - last_records >= self._stall_check_s:
+                    last_records = time.monotonic()
+                    if self._stalled(consumer):
+                        if uncommitted:
+                            self._commit(consumer, commit_wait)
+                        consumer.close()  # what it polled but did not commit comes again to the new one
+                        consumer = self._bus.consumer(self._topics, self._group)
+                        uncommitted = False
                 if uncommitted and time.monotonic() >= next_commit:
                     if self._commit(consumer, commit_wait):
                         uncommitted, commit_wait = False, 0.5
@@ -71,6 +91,22 @@ class ConsumerWorker(threading.Thread):
                 self._stopping.wait(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
         return False
+
+    def _stalled(self, consumer: Consumer) -> bool:
+        """True when records wait for the group although polling gave none for ``stall_check_s``.
+
+        kafka-python 3.0.12 can end up there after a rebalance at start-up: the broker dropped the member
+        (no heartbeats), while the client polls on, busy, and never rejoins. A new consumer joins afresh.
+        """
+        waiting = consumer.backlog()
+        if not waiting:
+            return False
+        self.healthy = False
+        self.last_error = (
+            f"no records for {self._stall_check_s:.0f} s while {waiting} wait for the group: reconnecting"
+        )
+        log.warning("consumer stalled: %s", self.last_error)
+        return True
 
     def _commit(self, consumer: Consumer, wait: float) -> bool:
         """Commit what was processed so far; False when the bus refused.

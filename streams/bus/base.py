@@ -29,6 +29,14 @@ class Consumer(Protocol):
         """
         ...
 
+    def backlog(self) -> int | None:
+        """Records waiting for this consumer's group beyond what it committed, on the partitions it owns
+        (on all of its topics when it owns none yet); None when that cannot be told right now.
+
+        For spotting a consumer that stopped receiving while records wait: asks the broker, so not cheap.
+        """
+        ...
+
     def close(self) -> None: ...
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExistsError
 
 from streams.bus.base import Message
@@ -140,7 +140,10 @@ class KafkaBus:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 **self._consumer_config,
-            )
+            ),
+            servers=self._servers,
+            topics=topics,
+            group=group,
         )
 
     def close(self) -> None:
@@ -177,8 +180,9 @@ class KafkaBus:
 class KafkaBusConsumer:
     """A KafkaConsumer behind the bus interface; like it, meant for one thread."""
 
-    def __init__(self, consumer: KafkaConsumer) -> None:
+    def __init__(self, consumer: KafkaConsumer, *, servers: list[str], topics: list[str], group: str) -> None:
         self._consumer = consumer
+        self._servers, self._topics, self._group = servers, topics, group
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[Message]:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
@@ -202,6 +206,36 @@ class KafkaBusConsumer:
         commit and delivers those records again, which is the at-least-once promise.
         """
         self._consumer.commit()
+
+    def backlog(self) -> int | None:
+        """End offsets minus the group's committed offsets, asked of the broker with an admin client of its
+        own: the consumer's own view may be exactly what is stuck."""
+        from kafka.admin import OffsetSpec
+
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self._servers, client_id=f"signaal-backlog-{self._group}"
+            )
+        except KafkaError:
+            return None
+        try:
+            owned = list(self._consumer.assignment())
+            if not owned:
+                for topic in admin.describe_topics(self._topics):
+                    name = topic["name"]
+                    owned += [TopicPartition(name, p["partition_index"]) for p in topic["partitions"]]
+            if not owned:
+                return None
+            ends = admin.list_partition_offsets(dict.fromkeys(owned, OffsetSpec.LATEST))
+            committed = admin.list_group_offsets({self._group: owned}).get(self._group, {})
+            done = {
+                tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0
+            }
+            return sum(max(0, value.offset - done.get(tp, 0)) for tp, value in ends.items())
+        except KafkaError:
+            return None
+        finally:
+            admin.close()
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

@@ -250,6 +250,20 @@ class MemoryConsumer:
                 raise RuntimeError("the consumer is closed")
             self._bus._commit(self)
 
+    def backlog(self) -> int | None:
+        with self._bus._lock:
+            committed = self._bus._committed.get(self.group, {})
+            owned = list(self.positions) or [
+                (topic, index)
+                for topic in self.topics
+                if topic in self._bus._topics
+                for index in range(len(self._bus._topics[topic].partitions))
+            ]
+            return sum(
+                max(0, self._bus._topics[t].partitions[i].end_offset - committed.get((t, i), 0))
+                for t, i in owned
+            )
+
     def close(self) -> None:
         """Leave the group without committing: whatever was polled since the last commit is redelivered."""
         with self._bus._lock:

@@ -48,6 +48,9 @@ class DroppedMember:
                 raise CommitFailedError("the consumer is not part of an active group")
             self.committed = self.position
 
+    def backlog(self) -> int | None:
+        return 0
+
     def close(self) -> None:
         pass
 
@@ -94,3 +97,77 @@ def test_a_member_dropped_while_storage_was_down_rejoins_and_commits() -> None:
     finally:
         worker.stop()
     assert not worker.is_alive()
+
+
+class Stuck:
+    """Polls forever without records although the broker holds some (kafka-python 3.0.12 after a member
+    was dropped at start-up); ``backlog`` tells how many wait."""
+
+    def __init__(self, waiting: int) -> None:
+        self.waiting = waiting
+        self.closed = False
+
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[Message]:
+        time.sleep(timeout_s / 10)
+        return []
+
+    def backlog(self) -> int | None:
+        return self.waiting
+
+    def commit(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Delivers(DroppedMember):
+    def backlog(self) -> int | None:
+        return len(self.batches[0]) if self.batches else 0
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def process(self, messages: list[Message]) -> list[object]:
+        self.seen += [m.offset for m in messages]
+        return []
+
+
+class Sequence:
+    """Hands out the given consumers in turn, one per ``consumer`` call."""
+
+    def __init__(self, *consumers: object) -> None:
+        self.consumers = list(consumers)
+        self.made = 0
+
+    def consumer(self, topics: list[str], group: str) -> object:
+        self.made += 1
+        return self.consumers.pop(0)
+
+
+def test_a_consumer_that_gets_nothing_while_records_wait_is_replaced() -> None:
+    stuck, fresh = Stuck(waiting=2), Delivers()
+    bus, pipeline = Sequence(stuck, fresh), Recording()
+    worker = ConsumerWorker(bus, ["posts"], "g", pipeline, stall_check_s=0.3)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (pipeline.seen == [0, 1] and worker.healthy):
+            assert time.monotonic() < deadline, f"not replaced: {worker.last_error}, made {bus.made}"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert stuck.closed and bus.made == 2
+    assert fresh.committed == 2
+
+
+def test_an_idle_consumer_with_nothing_waiting_is_kept() -> None:
+    idle = Stuck(waiting=0)
+    bus = Sequence(idle)
+    worker = ConsumerWorker(bus, ["posts"], "g", Recording(), stall_check_s=0.1)  # type: ignore[arg-type]
+    worker.start()
+    time.sleep(0.6)
+    worker.stop()
+    assert bus.made == 1 and worker.healthy and worker.last_error is None

@@ -179,3 +179,16 @@ def test_the_worker_rejoins_after_storage_was_down_longer_than_max_poll_interval
     assert [m.value for m in drain(after, 1)] == [b"marker"]
     after.close()
     bus.close()
+
+
+def test_backlog_is_what_the_group_has_not_committed(bus: KafkaBus, topic: str) -> None:
+    publish(bus, topic, [f"post-{i}".encode() for i in range(5)])
+    consumer = bus.consumer([topic], f"{topic}.g")
+    assert consumer.backlog() == 5  # before it owns partitions: over all of the topic's
+    assert len(drain(consumer, 5)) == 5
+    assert consumer.backlog() == 5  # polled, not committed
+    consumer.commit()
+    assert consumer.backlog() == 0
+    publish(bus, topic, [b"one more"])
+    assert consumer.backlog() == 1
+    consumer.close()

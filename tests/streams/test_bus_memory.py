@@ -51,6 +51,20 @@ def test_new_consumer_of_group_resumes_after_commit() -> None:
     assert bus.committed("g", "posts") == 3
 
 
+def test_backlog_counts_what_the_group_has_not_committed() -> None:
+    bus = MemoryBus()
+    for i in range(4):
+        bus.publish("posts", f"m{i}".encode())
+    consumer = bus.consumer(["posts"], "g")
+    assert consumer.backlog() == 4
+    assert values(consumer.poll(0, 3)) == [b"m0", b"m1", b"m2"]
+    assert consumer.backlog() == 4  # polled is not done: only a commit is
+    consumer.commit()
+    assert consumer.backlog() == 1
+    bus.publish("posts", b"m4")
+    assert consumer.backlog() == 2
+
+
 def test_uncommitted_records_are_redelivered_to_the_next_consumer() -> None:
     bus = MemoryBus()
     for i in range(4):
