@@ -88,6 +88,9 @@ _TITLE_CHARS = 120
 _P_CLIP = 0.02
 # Texts whose cues and claim words are remembered; cleared when full (a cache, results do not change).
 _TEXT_CACHE = 10_000
+# Reactions waiting for the post they react to, per generation: they hold whole posts, so few enough that a
+# stream of replies to posts Signaal never sees (the common case) costs a few MB at most.
+_MAX_ORPHANS = 10_000
 
 
 class RumourSettings(BaseModel):
@@ -378,6 +381,7 @@ class RumourDetector:
         # dit??"). Kafka orders records per partition only, so under backlog a reaction is often handled
         # before the post it reacts to; when that post comes, they join its claim after all.
         self._orphans: Generations[str, list[Post]] = Generations()
+        self._orphan_count = 0  # in the current generation
         self._texts: dict[str, _Text] = {}
         self._generation_start: float | None = None
         self._generation_end = -math.inf  # the first post starts the first generation
@@ -436,11 +440,12 @@ class RumourDetector:
                 if parent_key is not None and post.repost_of is not None:
                     # Later reposts of the same unseen original join this claim directly.
                     current[parent_key] = entry
-                elif parent_key is not None and new and not claim.anchors:
+                elif (
+                    parent_key is not None and new and not claim.anchors and self._orphan_count < _MAX_ORPHANS
+                ):
                     # A reaction without claim words of its own: a claim nothing can join. It waits.
-                    waiting = self._orphans.current.setdefault(parent_key, [])
-                    if len(waiting) < MAX_MEMBERS:
-                        waiting.append(post)
+                    self._orphans.current.setdefault(parent_key, []).append(post)
+                    self._orphan_count += 1
             if self._orphans.current or self._orphans.previous:
                 self._adopt_orphans(key, claim, remember)
             if not claim.case and claim.posts >= min_posts:
@@ -582,6 +587,7 @@ class RumourDetector:
         self._posts.rotate()
         self._exact.rotate()
         self._orphans.rotate()
+        self._orphan_count = 0
         self._generation_posts = 0
         self.index.rotate()
 

@@ -231,6 +231,19 @@ def test_a_reaction_whose_post_never_comes_stays_a_post_of_its_own() -> None:
     assert det.labels(question.key).claim_id is not None  # type: ignore[union-attr]
 
 
+def test_reactions_waiting_for_unseen_posts_are_bounded() -> None:
+    from app.pipeline import rumours
+
+    det = detector()
+    replies = [
+        post("Klopt dit??", reply_to=f"never-{i}", minute=i / 1000) for i in range(rumours._MAX_ORPHANS + 50)
+    ]
+    for i in range(0, len(replies), 1000):
+        det.observe(replies[i : i + 1000])
+    waiting = sum(len(v) for v in (*det._orphans.current.values(), *det._orphans.previous.values()))
+    assert waiting == rumours._MAX_ORPHANS
+
+
 def test_a_reply_is_a_reaction_not_a_claim_carrier() -> None:
     det = detector()
     claim = post("Er zijn gewonden gevallen bij de schietpartij op het Stationsplein")
