@@ -98,7 +98,11 @@ class ConsumerWorker(threading.Thread):
         kafka-python 3.0.12 can end up there after a rebalance at start-up: the broker dropped the member
         (no heartbeats), while the client polls on, busy, and never rejoins. A new consumer joins afresh.
         """
-        waiting = consumer.backlog()
+        try:
+            waiting = consumer.backlog()
+        except Exception:  # a check that fails must not end the consumer thread
+            log.warning("could not ask the broker for the group's backlog", exc_info=True)
+            return False
         if not waiting:
             return False
         self.healthy = False

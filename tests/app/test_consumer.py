@@ -171,3 +171,18 @@ def test_an_idle_consumer_with_nothing_waiting_is_kept() -> None:
     time.sleep(0.6)
     worker.stop()
     assert bus.made == 1 and worker.healthy and worker.last_error is None
+
+
+class CannotTell(Stuck):
+    def backlog(self) -> int | None:
+        raise OSError("broker unreachable")
+
+
+def test_a_failing_backlog_check_does_not_end_the_worker() -> None:
+    consumer = CannotTell(waiting=0)
+    worker = ConsumerWorker(Sequence(consumer), ["posts"], "g", Recording(), stall_check_s=0.05)  # type: ignore[arg-type]
+    worker.start()
+    time.sleep(0.4)
+    assert worker.is_alive()
+    worker.stop()
+    assert not worker.is_alive() and consumer.closed
