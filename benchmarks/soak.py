@@ -659,12 +659,9 @@ class LagProbe:
         self.partitions = [TopicPartition(topic, p) for p in range(count)]
 
     def __call__(self) -> dict[str, Any]:
-        from kafka.admin import OffsetSpec
+        from streams.bus.kafka import group_offsets
 
-        latest = self.admin.list_partition_offsets(dict.fromkeys(self.partitions, OffsetSpec.LATEST))
-        ends = {tp: value.offset for tp, value in latest.items()}
-        committed = self.admin.list_group_offsets({self.group: self.partitions}).get(self.group, {})
-        done = {tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0}
+        ends, done = group_offsets(self.admin, self.group, self.partitions)
         lag = sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
         return {"lag": lag, "end": sum(ends.values()), "committed": sum(done.values())}
 

@@ -210,8 +210,6 @@ class KafkaBusConsumer:
     def backlog(self) -> int | None:
         """End offsets minus the group's committed offsets, asked of the broker with an admin client of its
         own: the consumer's own view may be exactly what is stuck."""
-        from kafka.admin import OffsetSpec
-
         try:
             admin = KafkaAdminClient(
                 bootstrap_servers=self._servers, client_id=f"signaal-backlog-{self._group}"
@@ -226,12 +224,8 @@ class KafkaBusConsumer:
                     owned += [TopicPartition(name, p["partition_index"]) for p in topic["partitions"]]
             if not owned:
                 return None
-            ends = admin.list_partition_offsets(dict.fromkeys(owned, OffsetSpec.LATEST))
-            committed = admin.list_group_offsets({self._group: owned}).get(self._group, {})
-            done = {
-                tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0
-            }
-            return sum(max(0, value.offset - done.get(tp, 0)) for tp, value in ends.items())
+            ends, done = group_offsets(admin, self._group, owned)
+            return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
         except KafkaError:
             return None
         finally:
@@ -239,6 +233,18 @@ class KafkaBusConsumer:
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+
+
+def group_offsets(
+    admin: KafkaAdminClient, group: str, partitions: list[TopicPartition]
+) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """End offsets of ``partitions`` and the offsets ``group`` committed on them (those it committed)."""
+    from kafka.admin import OffsetSpec
+
+    latest = admin.list_partition_offsets(dict.fromkeys(partitions, OffsetSpec.LATEST))
+    committed = admin.list_group_offsets({group: partitions}).get(group, {})
+    ends = {tp: value.offset for tp, value in latest.items()}
+    return ends, {tp: m.offset for tp, m in committed.items() if m is not None and m.offset >= 0}
 
 
 def ensure_topics(bootstrap: str, topics: Mapping[str, int], replication_factor: int = 1) -> list[str]:
