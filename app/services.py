@@ -38,7 +38,7 @@ def live_summary(post: Post) -> dict[str, object]:
     """What a dashboard needs to draw a post, and no more (no author)."""
     return {
         "key": post.key,
-        "created_at": post.created_at.isoformat(),
+        "created_at": post.created_at,  # written as ISO 8601 by the hub's encoder
         "text": post.text[:280],
         "lat": post.coordinates.lat if post.coordinates else None,
         "lon": post.coordinates.lon if post.coordinates else None,
@@ -121,7 +121,7 @@ class Services:
 
         pipeline = Pipeline(
             store,
-            Enricher(settings.geo_cell_resolution, geocode),
+            Enricher(settings.geo_cell_resolution, geocode).enrich_all,
             settings.topic_posts,
             settings.topic_deadletter,
             detection=Detection.standard(playbooks),

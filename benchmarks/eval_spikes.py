@@ -411,7 +411,7 @@ def measure_speed(target_posts: int = 200_000, repeat: int = 3) -> dict[str, flo
     """
     scenario = generate("Haren", seed=7, scale=5.0, base_rate_per_day=20_000)
     enricher = Enricher()
-    posts = [enricher(Post.model_validate(r)) for r in scenario.records[:target_posts]]
+    posts = enricher.enrich_all([Post.model_validate(r) for r in scenario.records[:target_posts]])
     playbooks = PlaybookSet.load()
 
     def best_of(settings: SpikeSettings) -> tuple[float, SpikeDetector]:

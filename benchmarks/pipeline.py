@@ -104,7 +104,7 @@ def main() -> None:
                 except ParseError:
                     rejected += 1
             t1 = time.process_time()
-            enriched = [enrich(post) for post in parsed]
+            enriched = enrich.enrich_all(parsed)
             t2 = time.process_time()
             alerts += len(detection.observe(enriched))
             t3 = time.process_time()

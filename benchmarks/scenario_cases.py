@@ -58,7 +58,7 @@ def enriched_posts(case: Case, enricher: Enricher) -> tuple[GroundTruth, list[Po
         base_rate_per_day=case.base_rate,
         days_before=case.days_before,
     )
-    return scenario.truth, [enricher(Post.model_validate(record)) for record in scenario.records]
+    return scenario.truth, enricher.enrich_all([Post.model_validate(record) for record in scenario.records])
 
 
 def parse_seeds(text: str) -> list[int]:

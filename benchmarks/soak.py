@@ -929,6 +929,9 @@ def start_py_spy(pid: int, config: SoakConfig, t0: float) -> subprocess.Popen[by
                 str(out),
                 "--nonblocking",
                 "--threads",
+                # Only stacks that hold the GIL: the service's threads share one interpreter, and a thread
+                # waiting for the GIL would otherwise show as busy in whatever call it waits in.
+                "--gil",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,

@@ -1,7 +1,6 @@
 """Enrichment: the language, the geo cell and the places a post is about. Offline; no network by default.
 
-* Language: the platform's own tag when it gave one, else py3langid restricted to the languages a Dutch
-  municipality meets (a smaller candidate set is both faster and more accurate on short posts).
+* Language: the platform's own tag when it gave one, else a guess from the text (``language.py``).
 * Geo cell: an H3 cell of the post's coordinates, so areas can be counted without storing exact positions
   in aggregates.
 * Places: Dutch place names in the text matched against the shipped gazetteer (``streams.gazetteer``).
@@ -16,14 +15,11 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import h3
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from app.pipeline.language import LanguageGuesser
 from streams import gazetteer
 from streams.post import Post
 
-LANGUAGES = ("nl", "en", "de", "fr", "fy", "tr", "ar", "pl", "es", "it", "pt", "ro", "bg", "uk", "ru")
-# Below this confidence a language guess on a short post is noise; we then leave ``lang`` empty.
-MIN_LANG_CONFIDENCE = 0.6
 # Place names that are also everyday words, matched only when written in full inside a longer name.
 AMBIGUOUS_PLACES = frozenset(
     {"best", "born", "son", "lent", "mill", "well", "wijk", "stein", "grave", "hoek", "ee"}
@@ -87,28 +83,23 @@ class Enricher:
     ) -> None:
         self._cell_resolution = cell_resolution
         self._matcher = PlaceMatcher(gazetteer.places())
-        full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        full.set_languages(list(LANGUAGES))
-        # A new identifier over the restricted tables only: the loaded one also keeps the tables of all its
-        # languages (28 MB) so that set_languages can widen again, which we never do.
-        self._language = LanguageIdentifier(
-            full.nb_ptc,
-            full.nb_pc,
-            full.nb_classes,
-            full.tk_nextmove,
-            full.tk_output,
-            norm_probs=True,
-            tk_row=full.tk_row,
-        )
+        self._language = LanguageGuesser()
         self._geocode = geocode
 
     def language(self, text: str) -> str | None:
-        lang, confidence = self._language.classify(text)
-        return lang if confidence >= MIN_LANG_CONFIDENCE else None
+        return self._language.guess([text])[0] if text.strip() else None
 
     def __call__(self, post: Post) -> Post:
+        return self.enrich_all([post])[0]
+
+    def enrich_all(self, posts: list[Post]) -> list[Post]:
+        """The posts with their enrichment, in order; languages are guessed for the whole batch at once."""
+        unknown = [i for i, post in enumerate(posts) if not post.lang and post.text.strip()]
+        guessed = dict(zip(unknown, self._language.guess([posts[i].text for i in unknown]), strict=True))
+        return [self._enrich(post, post.lang or guessed.get(i)) for i, post in enumerate(posts)]
+
+    def _enrich(self, post: Post, lang: str | None) -> Post:
         places = self._matcher.find(post.text)
-        lang = post.lang or (self.language(post.text) if post.text.strip() else None)
         cell = area = None
         if post.coordinates is not None:
             cell = h3.latlng_to_cell(post.coordinates.lat, post.coordinates.lon, self._cell_resolution)

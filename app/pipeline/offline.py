@@ -71,9 +71,10 @@ def detect_posts(
     batch: list[Post] = []
 
     def flush() -> None:
-        for alert in detection.observe(batch):
+        enriched = enrich.enrich_all(batch)
+        for alert in detection.observe(enriched):
             report.alerts[alert.id] = alert
-        pending.extend(batch)
+        pending.extend(enriched)
         batch.clear()
         while posts_out is not None and len(pending) > delay:
             posts_out.write(_post_line(pending.popleft(), rumours))
@@ -83,7 +84,7 @@ def detect_posts(
             report.duplicates += 1
             continue
         seen.add(post.key)
-        batch.append(enrich(post))
+        batch.append(post)
         report.posts += 1
         if len(batch) >= BATCH:
             flush()

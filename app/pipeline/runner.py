@@ -1,9 +1,13 @@
 """Wires the stages for one batch of bus messages: decode -> enrich -> store -> detect -> store/publish.
 
-The consumer calls :meth:`Pipeline.process` with what it polled and commits its offsets only after this
-returns, so a crash anywhere in here means the batch is delivered again. Storing posts comes before the
-detectors because storage is where duplicates are recognised: only posts stored for the first time go on to
-the detectors and the live feed, so a redelivered or replayed post is never counted twice.
+:meth:`Pipeline.store` decodes, enriches and stores a batch; :meth:`Pipeline.detect` runs the detectors over
+the posts that were new and :meth:`Pipeline.publish_alerts` stores and pushes their alert updates.
+:meth:`Pipeline.process` does all three in a row. The consumer commits a batch's offsets once it is stored, so
+a crash before that means the batch is delivered again; a crash after it but before its alerts were stored
+is made good by the warm start (``app.pipeline.warmup``), which replays stored posts through the detectors.
+Storing posts comes before the detectors because storage is where duplicates are recognised: only posts
+stored for the first time go on to the detectors and the live feed, so a redelivered or replayed post is
+never counted twice.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ class Pipeline:
     def __init__(
         self,
         store: Store,
-        enrich: Callable[[Post], Post],
+        enrich: Callable[[list[Post]], list[Post]],
         topic_posts: str,
         topic_deadletter: str,
         detection: Detection | None = None,
@@ -84,7 +88,14 @@ class Pipeline:
         return self._detection
 
     def process(self, messages: list[Message]) -> list[Post]:
-        """Handle one batch; returns the posts that were new. Raises if storage fails (nothing committed)."""
+        """Store one batch and run the detectors over what was new, in this thread; returns the new posts."""
+        new_posts = self.store(messages)
+        self.publish_alerts(self.detect(new_posts))
+        return new_posts
+
+    def store(self, messages: list[Message]) -> list[Post]:
+        """Decode, enrich and store one batch and put what was new on the live feed; returns the new posts in
+        input order. Raises if storage fails: then nothing of the batch counts as handled."""
         clock = time.perf_counter
         started = clock()
         posts: list[Post] = []
@@ -99,31 +110,50 @@ class Pipeline:
             except ValidationError as error:
                 letters.append(DeadLetter.of(message.value, f"not a valid post: {_short(error)}", source))
                 continue
-            posts.append(self._enrich(post))
+            posts.append(post)
+        posts = self._enrich(posts)
 
         decoded = clock()
         new_posts = self._store.add_posts(posts)
         self._store.add_dead_letters(letters)
         stored = clock()
-        alerts = self._detection.observe(new_posts) if self._detection else []
-        detected = clock()
-        self._store.save_alerts(alerts)
-        self._count(len(posts), len(new_posts), len(letters), new_posts, len(alerts))
+        self._count(len(posts), len(new_posts), len(letters), new_posts)
         if messages:
             # From the moment the bus took the oldest record of the batch until now, when it is stored.
             oldest = min(message.timestamp_ms for message in messages) / 1000
             self.stats.ingest_lag_seconds = max(0.0, datetime.now(UTC).timestamp() - oldest)
         if new_posts:
             self._on_stored(new_posts)
-        if alerts:
-            self._on_alerts(alerts)
         seconds = self.stats.stage_seconds
         with self.stats.lock:
             seconds["decode_enrich"] += decoded - started
             seconds["store"] += stored - decoded
-            seconds["detect"] += detected - stored
-            seconds["publish"] += clock() - detected  # saving alerts, live push, the alerts topic
+            seconds["publish"] += clock() - stored
         return new_posts
+
+    def detect(self, new_posts: list[Post]) -> list[Alert]:
+        """The detectors' alert updates for newly stored posts. In memory only: call once per batch, in the
+        order the batches were stored (detector state moves on with every call)."""
+        if not new_posts or self._detection is None:
+            return []
+        started = time.perf_counter()
+        alerts = self._detection.observe(new_posts)
+        with self.stats.lock:
+            self.stats.stage_seconds["detect"] += time.perf_counter() - started
+        return alerts
+
+    def publish_alerts(self, alerts: list[Alert]) -> None:
+        """Store alert updates and push them on. Raises if storage fails; safe to call again with the same
+        alerts (storage keeps each revision once)."""
+        if not alerts:
+            return
+        started = time.perf_counter()
+        self._store.save_alerts(alerts)
+        with self.stats.lock:
+            self.stats.alerts += len(alerts)
+        self._on_alerts(alerts)
+        with self.stats.lock:
+            self.stats.stage_seconds["publish"] += time.perf_counter() - started
 
     @staticmethod
     def _decode_letter(message: Message, source: str) -> DeadLetter:
@@ -133,9 +163,8 @@ class Pipeline:
             # A broken dead letter is itself kept, as a dead letter about the dead letter.
             return DeadLetter.of(message.value, f"not a valid dead letter: {_short(error)}", source)
 
-    def _count(self, received: int, stored: int, rejected: int, new_posts: list[Post], alerts: int) -> None:
+    def _count(self, received: int, stored: int, rejected: int, new_posts: list[Post]) -> None:
         with self.stats.lock:
-            self.stats.alerts += alerts
             self.stats.received += received
             self.stats.stored += stored
             self.stats.duplicates += received - stored

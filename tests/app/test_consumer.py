@@ -1,4 +1,5 @@
-"""The consumer thread: a failed batch is retried as it is, and a failed commit does not stall it.
+"""The consumer thread: a failed batch is retried as it is, and a failed commit does not stall it; the
+detection thread takes stored batches in order and retries storing their alerts without detecting twice.
 
 kafka-python only rejoins a consumer group inside ``poll``: once a member is dropped (after a rebalance, or
 when storage was down for longer than max.poll.interval.ms so the member stopped polling), every commit
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
-from app.consumer import ConsumerWorker
+from app.consumer import DETECT_QUEUE_BATCHES, ConsumerWorker
 from streams.bus.base import Message
 
 
@@ -63,14 +65,22 @@ class Bus:
         return self._consumer
 
 
-class StorageDownOnce:
+class NoDetectors:
+    def detect(self, posts: list[object]) -> list[object]:
+        return []
+
+    def publish_alerts(self, alerts: list[object]) -> None:
+        pass
+
+
+class StorageDownOnce(NoDetectors):
     """Fails the first batch (storage down, long enough for the member to be dropped), then works."""
 
     def __init__(self, consumer: DroppedMember) -> None:
         self._consumer = consumer
         self.calls = 0
 
-    def process(self, messages: list[Message]) -> list[object]:
+    def store(self, messages: list[Message]) -> list[object]:
         self.calls += 1
         if self.calls == 1:
             with self._consumer.lock:
@@ -126,11 +136,11 @@ class Delivers(DroppedMember):
         return len(self.batches[0]) if self.batches else 0
 
 
-class Recording:
+class Recording(NoDetectors):
     def __init__(self) -> None:
         self.seen: list[int] = []
 
-    def process(self, messages: list[Message]) -> list[object]:
+    def store(self, messages: list[Message]) -> list[object]:
         self.seen += [m.offset for m in messages]
         return []
 
@@ -186,3 +196,89 @@ def test_a_failing_backlog_check_does_not_end_the_worker() -> None:
     assert worker.is_alive()
     worker.stop()
     assert not worker.is_alive() and consumer.closed
+
+
+class Batches(DroppedMember):
+    """Hands out ``count`` batches of one record each, offsets 0, 1, 2, ..."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.batches = [[_message(offset)] for offset in range(count)]
+
+
+class SlowDetectors:
+    """Stores at once; the detectors are slow, and storing alerts fails the first ``failures`` times."""
+
+    def __init__(self, failures: int = 0, detect_s: float = 0.0) -> None:
+        self.stored: list[int] = []
+        self.detected: list[int] = []
+        self.published: list[list[str]] = []
+        self.failures = failures
+        self.detect_s = detect_s
+        self.most_ahead = 0  # how many batches storing ever ran ahead of detection
+        self.lock = threading.Lock()
+
+    def store(self, messages: list[Message]) -> list[int]:
+        with self.lock:
+            self.stored += [m.offset for m in messages]
+            self.most_ahead = max(self.most_ahead, len(self.stored) - len(self.detected))
+        return [m.offset for m in messages]
+
+    def detect(self, posts: list[int]) -> list[str]:
+        time.sleep(self.detect_s)
+        with self.lock:
+            self.detected += posts
+        return [f"alert after {posts[-1]}"]
+
+    def publish_alerts(self, alerts: list[str]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database unreachable")
+        self.published.append(alerts)
+
+
+def _run_until(worker: ConsumerWorker, done: Callable[[], bool], what: str) -> None:
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not done():
+            assert time.monotonic() < deadline, f"{what}: {worker.last_error}"
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+
+
+def test_stored_batches_reach_the_detectors_in_order_and_alerts_are_retried_without_detecting_again() -> None:
+    pipeline = SlowDetectors(failures=2)
+    worker = ConsumerWorker(Bus(Batches(5)), ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    _run_until(worker, lambda: len(pipeline.published) == 5, "alerts not all stored")
+    assert pipeline.detected == [0, 1, 2, 3, 4]  # each batch detected once, in order
+    assert pipeline.published == [[f"alert after {n}"] for n in range(5)]
+
+
+def test_storing_waits_when_the_detectors_are_behind() -> None:
+    pipeline = SlowDetectors(detect_s=0.05)
+    consumer = Batches(12)
+    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    _run_until(worker, lambda: len(pipeline.detected) == 12, "not all detected")
+    # One batch in the detectors, DETECT_QUEUE_BATCHES queued, one stored and waiting to be queued.
+    assert pipeline.most_ahead <= DETECT_QUEUE_BATCHES + 2
+    assert consumer.committed == 12
+
+
+def test_failing_alert_storage_shows_in_health_until_it_works() -> None:
+    pipeline = SlowDetectors(failures=1_000_000)
+    worker = ConsumerWorker(Bus(Batches(1)), ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while worker.healthy:
+            assert time.monotonic() < deadline, "alert storage failing, yet healthy"
+            time.sleep(0.02)
+        assert "storing alerts" in (worker.last_error or "")
+        pipeline.failures = 0
+        while not (pipeline.published and worker.healthy):
+            assert time.monotonic() < deadline, f"did not recover: {worker.last_error}"
+            time.sleep(0.02)
+    finally:
+        worker.stop()

@@ -144,13 +144,19 @@ class _StorageDownFor:
         self._down_until: float | None = None
         self.stored: set[bytes] = set()
 
-    def process(self, messages: list[Message]) -> list[Message]:
+    def store(self, messages: list[Message]) -> list[Message]:
         if self._down_until is None:
             self._down_until = time.monotonic() + self._seconds
         if time.monotonic() < self._down_until:
             raise ConnectionError("database unreachable")
         self.stored.update(m.value for m in messages)
         return messages
+
+    def detect(self, posts: list[Message]) -> list[object]:
+        return []
+
+    def publish_alerts(self, alerts: list[object]) -> None:
+        pass
 
 
 def test_the_worker_rejoins_after_storage_was_down_longer_than_max_poll_interval(
