@@ -20,9 +20,15 @@ from app.pipeline.language import LanguageGuesser
 from streams import gazetteer
 from streams.post import Post
 
-# Place names that are also everyday words, matched only when written in full inside a longer name.
+# Place names that are also everyday words, matched only inside a longer name ("Den Helder"), never alone:
+# capitalised they mostly open a sentence ("Brand in Haren!", "Echt niet normaal", "Hier is het rustig") and
+# as hashtags they are topics (#brand). The Dutch ones are the place names that ordinary Dutch posts (the
+# CheckThat tweets) use most as lower-case words, leaving out towns of 30,000 people and more.
 AMBIGUOUS_PLACES = frozenset(
     {"best", "born", "son", "lent", "mill", "well", "wijk", "stein", "grave", "hoek", "ee"}
+    | {"meer", "hier", "heel", "echt", "hem", "zetten", "halen", "harde", "winkel", "hoeven", "dieren"}
+    | {"helder", "waarde", "helden", "handel", "dalen", "leest", "buren", "brand", "tent", "broek", "zand"}
+    | {"rijen", "leunen", "baan", "raam", "heer", "eindje", "beest"}
 )
 MAX_NAME_WORDS = 3
 WORD = re.compile(r"[#@]?[A-Za-zÀ-ÿ'][\wÀ-ÿ'-]*")
@@ -62,7 +68,7 @@ class PlaceMatcher:
             for size in range(min(longest, count - i), 0, -1):
                 name = " ".join([head, *words[i + 1 : i + size]]).lower() if size > 1 else head.lower()
                 place = self._by_name.get(name)
-                if place is None or (size == 1 and not hashtag and name in AMBIGUOUS_PLACES):
+                if place is None or (size == 1 and name in AMBIGUOUS_PLACES):
                     continue
                 if place not in found:
                     found.append(place)

@@ -1,4 +1,5 @@
-"""Enrichment: language guesses for a batch agree with py3langid's own."""
+"""Enrichment: language guesses for a batch agree with py3langid's own, and place names are found in text
+without everyday words that happen to be villages."""
 
 from __future__ import annotations
 
@@ -67,3 +68,23 @@ def test_the_platforms_language_is_kept_and_the_rest_is_guessed(enricher: Enrich
     posts = [_post(SAMPLES["de"], 1, lang="en"), _post(SAMPLES["nl"], 2), _post("   ", 3)]
     assert [p.lang for p in enricher.enrich_all(posts)] == ["en", "nl", None]
     assert enricher(posts[1]).lang == "nl"
+
+
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("Brand in Haren, iedereen moet weg!", ("Haren",)),
+        ("Echt niet normaal wat er in Zwolle gebeurt", ("Zwolle",)),
+        ("Hier is het rustig. Meer nieuws volgt", ()),
+        ("#brand #haren grote rookwolk", ("Haren",)),
+        ("Politie massaal aanwezig in Den Helder", ("Den Helder",)),
+        ("Feest in #Groningen en daarna naar Leiden", ("Groningen", "Leiden")),
+    ],
+)
+def test_place_names_but_not_everyday_words(enricher: Enricher, text: str, places: tuple[str, ...]) -> None:
+    assert enricher(_post(text)).places == places
+
+
+def test_the_area_is_the_first_place_named_not_a_village_called_brand(enricher: Enricher) -> None:
+    assert enricher(_post("Brand in Haren, iedereen moet weg!")).area == "Haren"
+    assert enricher(_post("Brand in Zwolle en Deventer")).area == "Zwolle"
