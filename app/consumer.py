@@ -29,12 +29,6 @@ MAX_COMMIT_WAIT_S = 5.0
 # A group rebalances in seconds; a stuck consumer (see _stalled) costs the room this long of silence.
 STALL_CHECK_S = 20.0
 DETECT_QUEUE_BATCHES = 2
-# While records keep coming, offsets are committed once this many records or this many seconds have passed
-# since the last commit. A commit is a round trip to the broker: after every batch it took a fifth of the
-# consumer thread's time under backlog. What a crash then sends again is at most these records plus the
-# batch in flight, and storage recognises them as duplicates.
-COMMIT_EVERY_RECORDS = 2_000
-COMMIT_EVERY_S = 1.0
 
 
 class ConsumerWorker(threading.Thread):
@@ -91,11 +85,10 @@ class ConsumerWorker(threading.Thread):
     def _consume(self) -> None:
         consumer = self._bus.consumer(self._topics, self._group)
         self.ready.set()
-        uncommitted = 0  # records stored since the last commit
+        uncommitted = False
         commit_wait = 0.5
         next_commit = 0.0
         last_records = time.monotonic()
-        finished = False
         try:
             while not self._stopping.is_set():
                 batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
@@ -103,9 +96,7 @@ class ConsumerWorker(threading.Thread):
                     last_records = time.monotonic()
                     if not self._process_until_done(batch):
                         return  # stopping: the batch stays uncommitted and comes again
-                    uncommitted += len(batch)
-                    if uncommitted >= COMMIT_EVERY_RECORDS:
-                        next_commit = min(next_commit, time.monotonic())
+                    uncommitted, next_commit = True, 0.0  # commit right after every batch stored
                 elif time.monotonic() - last_records >= self._stall_check_s:
                     last_records = time.monotonic()
                     if self._stalled(consumer):
@@ -113,20 +104,14 @@ class ConsumerWorker(threading.Thread):
                             self._commit(consumer, commit_wait)
                         consumer.close()  # what it polled but did not commit comes again to the new one
                         consumer = self._bus.consumer(self._topics, self._group)
-                        uncommitted = 0
+                        uncommitted = False
                 if uncommitted and time.monotonic() >= next_commit:
                     if self._commit(consumer, commit_wait):
-                        uncommitted, commit_wait = 0, 0.5
-                        next_commit = time.monotonic() + COMMIT_EVERY_S
+                        uncommitted, commit_wait = False, 0.5
                     else:  # polling goes on meanwhile: that is what lets the consumer rejoin its group
                         next_commit = time.monotonic() + commit_wait
                         commit_wait = min(commit_wait * 2, MAX_COMMIT_WAIT_S)
-            finished = True
         finally:
-            if finished and uncommitted:
-                # Everything polled is stored (the loop polls only after a batch is done): say so, so a
-                # restart does not get it again.
-                self._commit(consumer, commit_wait)
             consumer.close()
 
     def _process_until_done(self, batch: list) -> bool:  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.consumer import COMMIT_EVERY_RECORDS, COMMIT_EVERY_S, DETECT_QUEUE_BATCHES, ConsumerWorker
+from app.consumer import DETECT_QUEUE_BATCHES, ConsumerWorker
 from streams.bus.base import Message
 
 
@@ -199,12 +199,11 @@ def test_a_failing_backlog_check_does_not_end_the_worker() -> None:
 
 
 class Batches(DroppedMember):
-    """Hands out ``count`` batches of ``size`` records each, offsets 0, 1, 2, ..."""
+    """Hands out ``count`` batches of one record each, offsets 0, 1, 2, ..."""
 
-    def __init__(self, count: int, size: int = 1) -> None:
+    def __init__(self, count: int) -> None:
         super().__init__()
-        starts = range(0, count * size, size)
-        self.batches = [[_message(offset) for offset in range(start, start + size)] for start in starts]
+        self.batches = [[_message(offset)] for offset in range(count)]
 
 
 class SlowDetectors:
@@ -283,41 +282,3 @@ def test_failing_alert_storage_shows_in_health_until_it_works() -> None:
             time.sleep(0.02)
     finally:
         worker.stop()
-
-
-class CountingCommits(Batches):
-    def __init__(self, count: int, size: int = 1) -> None:
-        super().__init__(count, size)
-        self.commits: list[int] = []  # the position at each commit
-
-    def commit(self) -> None:
-        super().commit()
-        self.commits.append(self.committed)
-
-
-def test_a_backlog_is_committed_now_and_then_not_after_every_batch() -> None:
-    consumer = CountingCommits(200)
-    pipeline = SlowDetectors()
-    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", pipeline)  # type: ignore[arg-type]
-    started = time.monotonic()
-    _run_until(worker, lambda: len(pipeline.stored) == 200, "not all stored")
-    seconds = time.monotonic() - started
-    commits = len(consumer.commits)
-    assert commits <= 2 + seconds / COMMIT_EVERY_S, f"{commits} commits in {seconds:.1f} s"
-    assert consumer.committed == 200  # all of it by the time the worker has stopped
-
-
-def test_a_backlog_of_big_batches_is_committed_every_few_thousand_records() -> None:
-    consumer = CountingCommits(20, size=500)
-    pipeline = SlowDetectors()
-    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", pipeline)  # type: ignore[arg-type]
-    _run_until(worker, lambda: consumer.committed == 10_000, "not all committed")
-    gaps = [b - a for a, b in zip([0, *consumer.commits], consumer.commits, strict=False)]
-    assert max(gaps) <= COMMIT_EVERY_RECORDS  # what a crash can send again
-    assert len(consumer.commits) < 20
-
-
-def test_an_idle_stream_is_committed_without_waiting_for_more() -> None:
-    consumer = CountingCommits(3)
-    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", SlowDetectors())  # type: ignore[arg-type]
-    _run_until(worker, lambda: consumer.committed == 3, "the last batches were never committed")

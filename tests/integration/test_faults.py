@@ -21,7 +21,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.consumer import COMMIT_EVERY_RECORDS, MAX_BATCH
 from app.db.session import make_engine
 from tests.integration.service import REPO, RunningService, running_service
 from tests.integration.test_replay_end_to_end import _kafka_env
@@ -153,8 +152,7 @@ def test_service_killed_and_restarted_resumes_from_committed_offsets(
         counts = second.pipeline()
         # Exactly the rest is stored; what comes again is only what was in flight when the first one died.
         assert counts["stored"] == expected - stored_by_first
-        # At most what was stored since the last commit, and the batch in flight.
-        assert counts["duplicates"] <= COMMIT_EVERY_RECORDS + MAX_BATCH
+        assert counts["duplicates"] <= 3 * 1000  # one uncommitted batch per partition at most
         _assert_alerts_consistent(second)
 
 
