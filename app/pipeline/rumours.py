@@ -440,10 +440,9 @@ class RumourDetector:
                 if parent_key is not None and post.repost_of is not None:
                     # Later reposts of the same unseen original join this claim directly.
                     current[parent_key] = entry
-                elif (
-                    parent_key is not None and new and not claim.anchors and self._orphan_count < _MAX_ORPHANS
-                ):
-                    # A reaction without claim words of its own: a claim nothing can join. It waits.
+                elif parent_key is not None and new and self._orphan_count < _MAX_ORPHANS:
+                    # A reaction whose post is not here yet: in order it would have joined that post's claim,
+                    # so it waits for it, and moves there if nothing joined its own claim meanwhile.
                     self._orphans.current.setdefault(parent_key, []).append(post)
                     self._orphan_count += 1
             if self._orphans.current or self._orphans.previous:

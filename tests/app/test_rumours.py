@@ -221,6 +221,30 @@ def test_reactions_handled_before_their_post_join_its_claim_when_it_comes() -> N
     assert first.revision == 1
 
 
+def test_a_worded_question_handled_before_its_post_still_counts_as_a_question_about_it() -> None:
+    # "Iemand die weet of dit klopt??" has words of its own; under backlog it made a lone claim, and the
+    # rumour it asks about never got its question (a soak's burst rumour went without an alert).
+    def run(question_first: bool) -> tuple[RumourDetector, Post, Post]:
+        det = detector()
+        claim = post("Basisschool aan de Dorpsstraat in Meppel ontruimd vanwege een bommelding", author="a0")
+        question = post("Iemand die weet of dit klopt??", reply_to=claim.id, author="q", minute=0.5)
+        reposts = [post(claim.text, repost_of=claim.id, author=f"r{i}", minute=1 + i) for i in range(6)]
+        batches = [[claim], [question], reposts[:3], reposts[3:]]
+        if question_first:
+            batches = [[question], reposts[:3], [claim], reposts[3:]]
+        for batch in batches:
+            det.observe(batch)
+        return det, claim, question
+
+    det, claim, question = run(question_first=True)
+    in_order, _, question_in_order = run(question_first=False)
+    assert claim_of(det, question) == claim_of(det, claim)
+    label, expected = det.labels(question.key), in_order.labels(question_in_order.key)
+    assert label is not None and expected is not None
+    assert (label.role, label.stance) == (expected.role, expected.stance) == ("reaction", "query")
+    assert label.rumour_score == expected.rumour_score
+
+
 def test_a_reaction_whose_post_never_comes_stays_a_post_of_its_own() -> None:
     det = detector()
     question = post("Klopt dit??", reply_to="never-seen")
