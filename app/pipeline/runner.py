@@ -1,10 +1,11 @@
 """Wires the stages for one batch of bus messages: decode -> enrich -> store -> detect -> store/publish.
 
 :meth:`Pipeline.store` decodes, enriches and stores a batch; :meth:`Pipeline.detect` runs the detectors over
-the posts that were new and :meth:`Pipeline.publish_alerts` stores and pushes their alert updates.
-:meth:`Pipeline.process` does all three in a row. The consumer commits a batch's offsets once it is stored, so
-a crash before that means the batch is delivered again; a crash after it but before its alerts were stored
-is made good by the warm start (``app.pipeline.warmup``), which replays stored posts through the detectors.
+the posts that were new and :meth:`Pipeline.publish_alerts` stores and pushes their alert updates (the
+consumer worker runs detection on a thread of its own). The consumer commits a batch's offsets once it is
+stored, so a crash before that means the batch is delivered again; a crash after it but before its alerts
+were stored is made good by the warm start (``app.pipeline.warmup``), which replays stored posts through
+the detectors.
 Storing posts comes before the detectors because storage is where duplicates are recognised: only posts
 stored for the first time go on to the detectors and the live feed, so a redelivered or replayed post is
 never counted twice.
@@ -86,12 +87,6 @@ class Pipeline:
     @property
     def detection(self) -> Detection | None:
         return self._detection
-
-    def process(self, messages: list[Message]) -> list[Post]:
-        """Store one batch and run the detectors over what was new, in this thread; returns the new posts."""
-        new_posts = self.store(messages)
-        self.publish_alerts(self.detect(new_posts))
-        return new_posts
 
     def store(self, messages: list[Message]) -> list[Post]:
         """Decode, enrich and store one batch and put what was new on the live feed; returns the new posts in
