@@ -92,9 +92,6 @@ class Enricher:
         self._language = LanguageGuesser()
         self._geocode = geocode
 
-    def language(self, text: str) -> str | None:
-        return self._language.guess([text])[0] if text.strip() else None
-
     def __call__(self, post: Post) -> Post:
         return self.enrich_all([post])[0]
 
