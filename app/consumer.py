@@ -86,6 +86,8 @@ class ConsumerWorker(threading.Thread):
         consumer = self._bus.consumer(self._topics, self._group)
         self.ready.set()
         uncommitted = False
+        # A commit sent without waiting for its answer; confirmed by waiting for one when the stream is quiet.
+        unconfirmed = False
         commit_wait = 0.5
         next_commit = 0.0
         last_records = time.monotonic()
@@ -97,17 +99,22 @@ class ConsumerWorker(threading.Thread):
                     if not self._process_until_done(batch):
                         return  # stopping: the batch stays uncommitted and comes again
                     uncommitted, next_commit = True, 0.0  # commit right after every batch stored
+                elif unconfirmed and not uncommitted:
+                    uncommitted, unconfirmed = True, False
                 elif time.monotonic() - last_records >= self._stall_check_s:
                     last_records = time.monotonic()
                     if self._stalled(consumer):
-                        if uncommitted:
+                        if uncommitted or unconfirmed:
                             self._commit(consumer, commit_wait)
                         consumer.close()  # what it polled but did not commit comes again to the new one
                         consumer = self._bus.consumer(self._topics, self._group)
-                        uncommitted = False
+                        uncommitted = unconfirmed = False
                 if uncommitted and time.monotonic() >= next_commit:
-                    if self._commit(consumer, commit_wait):
-                        uncommitted, commit_wait = False, 0.5
+                    # Under load, commit without waiting for the broker (the next commit raises a failure);
+                    # once the stream is quiet, one waited-for commit confirms where the group stands.
+                    wait = not batch or commit_wait > 0.5
+                    if self._commit(consumer, commit_wait, wait):
+                        uncommitted, unconfirmed, commit_wait = False, not wait, 0.5
                     else:  # polling goes on meanwhile: that is what lets the consumer rejoin its group
                         next_commit = time.monotonic() + commit_wait
                         commit_wait = min(commit_wait * 2, MAX_COMMIT_WAIT_S)
@@ -201,7 +208,7 @@ class ConsumerWorker(threading.Thread):
         log.warning("consumer stalled: %s", self._consumer_error)
         return True
 
-    def _commit(self, consumer: Consumer, wait: float) -> bool:
+    def _commit(self, consumer: Consumer, retry_in: float, wait: bool = True) -> bool:
         """Commit what was processed so far; False when the bus refused.
 
         A failed commit is not retried in place: only the next ``poll`` lets the consumer rejoin its group
@@ -211,10 +218,12 @@ class ConsumerWorker(threading.Thread):
         commit and storage recognises them as duplicates.
         """
         try:
-            consumer.commit()
+            consumer.commit(wait)
         except Exception as error:
             self._consumer_error = f"commit failed: {type(error).__name__}: {error}"
-            log.warning("committing offsets failed (%s); polling again, next commit in %.1f s", error, wait)
+            log.warning(
+                "committing offsets failed (%s); polling again, next commit in %.1f s", error, retry_in
+            )
             return False
         self._consumer_error = None
         return True

@@ -21,11 +21,13 @@ class Consumer(Protocol):
         """Return what arrived, waiting up to ``timeout_s`` when nothing has."""
         ...
 
-    def commit(self) -> None:
+    def commit(self, wait: bool = True) -> None:
         """Mark everything returned by ``poll`` so far as done for this consumer group.
 
         Call it only after the records are safely stored: a consumer that dies before committing gets the
         same records again (at-least-once), and storage is idempotent, so nothing is lost or counted twice.
+        With ``wait=False`` the commit is sent but not waited for; if it fails, the next ``commit`` raises
+        that failure instead of committing, so the caller learns of it and can commit again.
         """
         ...
 

@@ -244,7 +244,8 @@ class MemoryConsumer:
                     return records
                 self._bus._changed.wait(remaining)
 
-    def commit(self) -> None:
+    def commit(self, wait: bool = True) -> None:
+        """In memory a commit is done at once, so ``wait`` makes no difference."""
         with self._bus._lock:
             if self._closed:
                 raise RuntimeError("the consumer is closed")

@@ -44,7 +44,7 @@ class DroppedMember:
         time.sleep(timeout_s / 10)
         return []
 
-    def commit(self) -> None:
+    def commit(self, wait: bool = True) -> None:
         with self.lock:
             if not self.in_group:
                 raise CommitFailedError("the consumer is not part of an active group")
@@ -55,6 +55,30 @@ class DroppedMember:
 
     def close(self) -> None:
         pass
+
+
+class AnswersLater(DroppedMember):
+    """Like Kafka: a commit sent without waiting fails later, and the next commit raises that failure."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.failed: Exception | None = None
+        self.waited: list[bool] = []
+
+    def commit(self, wait: bool = True) -> None:
+        with self.lock:
+            failed, self.failed = self.failed, None
+            if failed is not None:
+                raise failed
+            self.waited.append(wait)
+            if self.failures:
+                self.failures -= 1
+                if not wait:
+                    self.failed = CommitFailedError("the group rebalanced")
+                    return
+                raise CommitFailedError("the group rebalanced")
+            self.committed = self.position
 
 
 class Bus:
@@ -109,6 +133,38 @@ def test_a_member_dropped_while_storage_was_down_rejoins_and_commits() -> None:
     assert not worker.is_alive()
 
 
+def test_a_failed_commit_not_waited_for_is_noticed_and_made_good() -> None:
+    consumer = AnswersLater(failures=1)
+    pipeline = Recording()
+    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (consumer.committed == 2 and worker.healthy):
+            assert time.monotonic() < deadline, f"not committed: {consumer.waited}, {worker.last_error}"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert consumer.waited[0] is False  # right after the batch: sent without waiting
+    assert consumer.waited[-1] is True  # made good by a commit that waits for the broker's answer
+    assert pipeline.seen == [0, 1]  # and the batch was not processed again for it
+
+
+def test_a_commit_not_waited_for_is_confirmed_once_the_stream_is_quiet() -> None:
+    consumer = AnswersLater(failures=0)
+    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", Recording())  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while consumer.waited != [False, True]:
+            assert time.monotonic() < deadline, f"commits: {consumer.waited}"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert consumer.waited == [False, True]  # confirmed once, not on every idle poll
+    finally:
+        worker.stop()
+
+
 class Stuck:
     """Polls forever without records although the broker holds some (kafka-python 3.0.12 after a member
     was dropped at start-up); ``backlog`` tells how many wait."""
@@ -124,7 +180,7 @@ class Stuck:
     def backlog(self) -> int | None:
         return self.waiting
 
-    def commit(self) -> None:
+    def commit(self, wait: bool = True) -> None:
         pass
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from kafka import KafkaAdminClient
-from kafka.errors import KafkaConfigurationError
+from kafka.errors import KafkaConfigurationError, KafkaError
 
 from app.consumer import ConsumerWorker
 from streams.bus import make_bus
@@ -202,3 +202,34 @@ def test_backlog_is_what_the_group_has_not_committed(bus: KafkaBus, topic: str) 
     publish(bus, topic, [b"one more"])
     assert consumer.backlog() == 1
     consumer.close()
+
+
+def test_a_commit_not_waited_for_lands(bus: KafkaBus, topic: str) -> None:
+    publish(bus, topic, [f"post-{i}".encode() for i in range(4)])
+    consumer = bus.consumer([topic], f"{topic}.g")
+    assert len(drain(consumer, 4)) == 4
+    consumer.commit(wait=False)
+    deadline = time.monotonic() + 20
+    while consumer.backlog() != 0:
+        assert time.monotonic() < deadline, "the commit sent without waiting never reached the broker"
+        consumer.poll(0.1)
+    consumer.commit()  # nothing failed, so nothing is raised
+    consumer.close()
+
+
+def test_a_failed_commit_not_waited_for_is_raised_by_the_next_commit(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    bus = KafkaBus(kafka_bootstrap, consumer_config={"max_poll_interval_ms": 2000})
+    publish(bus, topic, [b"a", b"b"])
+    consumer = bus.consumer([topic], f"{topic}.g")
+    assert len(drain(consumer, 2)) == 2
+    time.sleep(4)  # not polling for longer than max.poll.interval.ms: the member leaves its group
+    consumer.commit(wait=False)
+    deadline = time.monotonic() + 20
+    with pytest.raises(KafkaError):
+        while time.monotonic() < deadline:
+            consumer.commit(wait=False)
+            time.sleep(0.2)
+    consumer.close()
+    bus.close()
