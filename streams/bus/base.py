@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,9 +21,8 @@ class Consumer(Protocol):
         """Return what arrived, waiting up to ``timeout_s`` when nothing has."""
         ...
 
-    def commit(self, wait: bool = True, positions: Mapping[tuple[str, int], int] | None = None) -> None:
-        """Mark everything returned by ``poll`` so far as done for this consumer group; with ``positions``
-        ((topic, partition) -> the offset to read next), only up to there, on the partitions still owned.
+    def commit(self, wait: bool = True) -> None:
+        """Mark everything returned by ``poll`` so far as done for this consumer group.
 
         Call it only after the records are safely stored: a consumer that dies before committing gets the
         same records again (at-least-once), and storage is idempotent, so nothing is lost or counted twice.

@@ -15,7 +15,6 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExistsError
-from kafka.structs import OffsetAndMetadata
 
 from streams.bus.base import Message
 
@@ -202,7 +201,7 @@ class KafkaBusConsumer:
             for r in records
         ]
 
-    def commit(self, wait: bool = True, positions: Mapping[tuple[str, int], int] | None = None) -> None:
+    def commit(self, wait: bool = True) -> None:
         """Commit the position after everything ``poll`` returned, on the partitions this member still owns.
 
         After a rebalance the partitions it lost are not committed: their new owner starts from the last
@@ -213,20 +212,10 @@ class KafkaBusConsumer:
         failure, self._commit_failure = self._commit_failure, None
         if failure is not None:
             raise failure
-        offsets = None
-        if positions is not None:
-            owned = self._consumer.assignment()
-            offsets = {
-                tp: OffsetAndMetadata(offset, "", -1)
-                for (topic, partition), offset in positions.items()
-                if (tp := TopicPartition(topic, partition)) in owned
-            }
-            if not offsets:
-                return
         if wait:
-            self._consumer.commit(offsets)
+            self._consumer.commit()
         else:
-            self._consumer.commit_async(offsets, callback=self._commit_answered)
+            self._consumer.commit_async(callback=self._commit_answered)
 
     def _commit_answered(self, offsets: object, response: object) -> None:
         if isinstance(response, BaseException):

@@ -22,7 +22,6 @@ import itertools
 import threading
 import time
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from streams.bus.base import Message
@@ -194,10 +193,10 @@ class MemoryBus:
             member.positions[tp] = position + len(taken)
         return out
 
-    def _commit(self, member: MemoryConsumer, positions: Mapping[tuple[str, int], int]) -> None:
+    def _commit(self, member: MemoryConsumer) -> None:
         group = self._committed.setdefault(member.group, {})
-        group.update(positions)
-        for topic, index in positions:
+        group.update(member.positions)
+        for topic, index in member.positions:
             self._trim(topic, index)
 
     def _trim(self, topic: str, index: int) -> None:
@@ -245,17 +244,12 @@ class MemoryConsumer:
                     return records
                 self._bus._changed.wait(remaining)
 
-    def commit(self, wait: bool = True, positions: Mapping[tuple[str, int], int] | None = None) -> None:
+    def commit(self, wait: bool = True) -> None:
         """In memory a commit is done at once, so ``wait`` makes no difference."""
         with self._bus._lock:
             if self._closed:
                 raise RuntimeError("the consumer is closed")
-            owned = (
-                self.positions
-                if positions is None
-                else {tp: offset for tp, offset in positions.items() if tp in self.positions}
-            )
-            self._bus._commit(self, owned)
+            self._bus._commit(self)
 
     def backlog(self) -> int | None:
         with self._bus._lock:

@@ -12,8 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.consumer import DETECT_QUEUE_BATCHES, STORE_QUEUE_BATCHES, ConsumerWorker
-from app.pipeline.runner import Prepared
+from app.consumer import DETECT_QUEUE_BATCHES, ConsumerWorker
 from streams.bus.base import Message
 
 
@@ -23,12 +22,6 @@ class CommitFailedError(Exception):
 
 def _message(offset: int) -> Message:
     return Message("posts", 0, offset, None, b"{}", 0)
-
-
-def _prepare(messages: list[Message]) -> Prepared:
-    """Like Pipeline.prepare, with the messages standing in for posts."""
-    positions = {(m.topic, m.partition): m.offset + 1 for m in messages}
-    return Prepared(messages, [], positions, None)  # type: ignore[arg-type]
 
 
 class DroppedMember:
@@ -51,11 +44,11 @@ class DroppedMember:
         time.sleep(timeout_s / 10)
         return []
 
-    def commit(self, wait: bool = True, positions: dict[tuple[str, int], int] | None = None) -> None:
+    def commit(self, wait: bool = True) -> None:
         with self.lock:
             if not self.in_group:
                 raise CommitFailedError("the consumer is not part of an active group")
-            self.committed = self.position if positions is None else positions[("posts", 0)]
+            self.committed = self.position
 
     def backlog(self) -> int | None:
         return 0
@@ -73,7 +66,7 @@ class AnswersLater(DroppedMember):
         self.failed: Exception | None = None
         self.waited: list[bool] = []
 
-    def commit(self, wait: bool = True, positions: dict[tuple[str, int], int] | None = None) -> None:
+    def commit(self, wait: bool = True) -> None:
         with self.lock:
             failed, self.failed = self.failed, None
             if failed is not None:
@@ -85,7 +78,7 @@ class AnswersLater(DroppedMember):
                     self.failed = CommitFailedError("the group rebalanced")
                     return
                 raise CommitFailedError("the group rebalanced")
-            self.committed = self.position if positions is None else positions[("posts", 0)]
+            self.committed = self.position
 
 
 class Bus:
@@ -97,8 +90,6 @@ class Bus:
 
 
 class NoDetectors:
-    prepare = staticmethod(_prepare)
-
     def detect(self, posts: list[object]) -> list[object]:
         return []
 
@@ -113,7 +104,7 @@ class StorageDownOnce(NoDetectors):
         self._consumer = consumer
         self.calls = 0
 
-    def store(self, batch: Prepared) -> list[object]:
+    def store(self, messages: list[Message]) -> list[object]:
         self.calls += 1
         if self.calls == 1:
             with self._consumer.lock:
@@ -189,7 +180,7 @@ class Stuck:
     def backlog(self) -> int | None:
         return self.waiting
 
-    def commit(self, wait: bool = True, positions: dict[tuple[str, int], int] | None = None) -> None:
+    def commit(self, wait: bool = True) -> None:
         pass
 
     def close(self) -> None:
@@ -205,8 +196,8 @@ class Recording(NoDetectors):
     def __init__(self) -> None:
         self.seen: list[int] = []
 
-    def store(self, batch: Prepared) -> list[object]:
-        self.seen += [m.offset for m in batch.posts]  # type: ignore[attr-defined]
+    def store(self, messages: list[Message]) -> list[object]:
+        self.seen += [m.offset for m in messages]
         return []
 
 
@@ -283,14 +274,11 @@ class SlowDetectors:
         self.most_ahead = 0  # how many batches storing ever ran ahead of detection
         self.lock = threading.Lock()
 
-    prepare = staticmethod(_prepare)
-
-    def store(self, batch: Prepared) -> list[int]:
-        offsets = [m.offset for m in batch.posts]  # type: ignore[attr-defined]
+    def store(self, messages: list[Message]) -> list[int]:
         with self.lock:
-            self.stored += offsets
+            self.stored += [m.offset for m in messages]
             self.most_ahead = max(self.most_ahead, len(self.stored) - len(self.detected))
-        return offsets
+        return [m.offset for m in messages]
 
     def detect(self, posts: list[int]) -> list[str]:
         time.sleep(self.detect_s)
@@ -332,51 +320,6 @@ def test_storing_waits_when_the_detectors_are_behind() -> None:
     # One batch in the detectors, DETECT_QUEUE_BATCHES queued, one stored and waiting to be queued.
     assert pipeline.most_ahead <= DETECT_QUEUE_BATCHES + 2
     assert consumer.committed == 12
-
-
-class StoreBlocks(NoDetectors):
-    """Stores the first batch, then fails until ``working`` is set."""
-
-    def __init__(self, consumer: DroppedMember) -> None:
-        self.consumer = consumer
-        self.working = threading.Event()
-        self.stored: list[int] = []
-        self.prepared = 0
-
-    def prepare(self, messages: list[Message]) -> Prepared:  # type: ignore[override]
-        self.prepared += 1
-        return _prepare(messages)
-
-    def store(self, batch: Prepared) -> list[object]:
-        if self.stored and not self.working.is_set():
-            raise ConnectionError("database unreachable")
-        self.stored += [m.offset for m in batch.posts]  # type: ignore[attr-defined]
-        return []
-
-
-def test_only_stored_batches_are_committed_while_the_next_ones_are_prepared() -> None:
-    consumer = Batches(6)
-    pipeline = StoreBlocks(consumer)
-    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", pipeline)  # type: ignore[arg-type]
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10
-        while worker.healthy or consumer.committed != 1:
-            assert time.monotonic() < deadline, f"committed {consumer.committed}, {worker.last_error}"
-            time.sleep(0.02)
-        assert "storing" in (worker.last_error or "")
-        time.sleep(0.3)
-        # Polling and preparing went on ahead (the stored batch, one being stored, STORE_QUEUE_BATCHES
-        # waiting, one prepared and waiting to be queued), but nothing past the stored batch was committed.
-        assert consumer.position > 2 and 3 <= pipeline.prepared <= STORE_QUEUE_BATCHES + 3
-        assert consumer.committed == 1
-        pipeline.working.set()
-        while not (consumer.committed == 6 and worker.healthy):
-            assert time.monotonic() < deadline, f"committed {consumer.committed}, {worker.last_error}"
-            time.sleep(0.02)
-    finally:
-        worker.stop()
-    assert pipeline.stored == [0, 1, 2, 3, 4, 5]
 
 
 def test_failing_alert_storage_shows_in_health_until_it_works() -> None:

@@ -10,7 +10,6 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaConfigurationError, KafkaError
 
 from app.consumer import ConsumerWorker
-from app.pipeline.runner import Prepared
 from streams.bus import make_bus
 from streams.bus.base import Message
 from streams.bus.kafka import DeliveryError, KafkaBus, KafkaBusConsumer, ensure_topics
@@ -145,16 +144,11 @@ class _StorageDownFor:
         self._down_until: float | None = None
         self.stored: set[bytes] = set()
 
-    def prepare(self, messages: list[Message]) -> Prepared:
-        positions = {(m.topic, m.partition): m.offset + 1 for m in messages}
-        return Prepared(messages, [], positions, None)  # type: ignore[arg-type]
-
-    def store(self, batch: Prepared) -> list[Message]:
+    def store(self, messages: list[Message]) -> list[Message]:
         if self._down_until is None:
             self._down_until = time.monotonic() + self._seconds
         if time.monotonic() < self._down_until:
             raise ConnectionError("database unreachable")
-        messages: list[Message] = batch.posts  # type: ignore[assignment]
         self.stored.update(m.value for m in messages)
         return messages
 
