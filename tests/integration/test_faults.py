@@ -133,15 +133,17 @@ def test_service_killed_and_restarted_resumes_from_committed_offsets(
     path, expected = scenario
     env = _kafka_env(kafka_bootstrap, postgres_url)
     with running_service(**env) as first:
-        producer = _replay(first, path)
-        _, err = producer.communicate(timeout=600)
-        assert producer.returncode == 0, err[-2000:]
+        # Paced, and killed while the replay still runs: at full speed a fast service stored everything
+        # before it could be killed. The producer writes to Kafka, so it does not need the service.
+        producer = _replay(first, path, "--speed", "1")
         deadline = time.monotonic() + 120
         while _total(first) < expected // 3:
-            assert time.monotonic() < deadline
+            assert time.monotonic() < deadline and producer.poll() is None, "replay did not get going"
             time.sleep(0.1)
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(10)
+    _, err = producer.communicate(timeout=600)
+    assert producer.returncode == 0, err[-2000:]
     stored_by_first = _count_posts(postgres_url)
     assert stored_by_first < expected, (
         f"the service finished before it could be killed; use more posts\n{first.log_tail()}"
