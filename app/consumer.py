@@ -99,7 +99,7 @@ class ConsumerWorker(threading.Thread):
                     if not self._process_until_done(batch):
                         return  # stopping: the batch stays uncommitted and comes again
                     uncommitted, next_commit = True, 0.0  # commit right after every batch stored
-                elif unconfirmed and not uncommitted:
+                elif unconfirmed and not uncommitted:  # quiet now: commit once more, waiting this time
                     uncommitted, unconfirmed = True, False
                 elif time.monotonic() - last_records >= self._stall_check_s:
                     last_records = time.monotonic()
