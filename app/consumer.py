@@ -93,7 +93,15 @@ class ConsumerWorker(threading.Thread):
         last_records = time.monotonic()
         try:
             while not self._stopping.is_set():
-                batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
+                try:
+                    batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
+                except Exception as error:  # kafka-python raises from poll while the broker is unreachable
+                    self._consumer_error = f"polling failed: {type(error).__name__}: {error}"
+                    log.warning("polling failed (%s); polling again", error)
+                    self._stopping.wait(POLL_TIMEOUT_S)
+                    continue
+                if self._consumer_error and self._consumer_error.startswith("polling failed"):
+                    self._consumer_error = None
                 if batch:
                     last_records = time.monotonic()
                     if not self._process_until_done(batch):

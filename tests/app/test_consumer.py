@@ -165,6 +165,36 @@ def test_a_commit_not_waited_for_is_confirmed_once_the_stream_is_quiet() -> None
         worker.stop()
 
 
+class PollFailsOnce(DroppedMember):
+    """kafka-python 3.0.12 raises from poll when the broker is down while it looks for the coordinator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised = False
+
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[Message]:
+        if not self.raised:
+            self.raised = True
+            raise ConnectionRefusedError("111 ECONNREFUSED")
+        return super().poll(timeout_s, max_records)
+
+
+def test_a_poll_that_raises_while_the_broker_is_down_does_not_end_the_consumer() -> None:
+    consumer = PollFailsOnce()
+    pipeline = Recording()
+    worker = ConsumerWorker(Bus(consumer), ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (consumer.committed == 2 and worker.healthy):
+            assert worker.is_alive(), "the consumer thread ended"
+            assert time.monotonic() < deadline, f"committed {consumer.committed}, {worker.last_error}"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert consumer.raised and pipeline.seen == [0, 1]
+
+
 class Stuck:
     """Polls forever without records although the broker holds some (kafka-python 3.0.12 after a member
     was dropped at start-up); ``backlog`` tells how many wait."""
