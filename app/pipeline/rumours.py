@@ -91,6 +91,10 @@ _TEXT_CACHE = 10_000
 # Reactions waiting for the post they react to, per generation: they hold whole posts, so few enough that a
 # stream of replies to posts Signaal never sees (the common case) costs a few MB at most.
 _MAX_ORPHANS = 10_000
+# Posts per claim whose event time and evidence are kept until it becomes a case, so that a claim whose posts
+# came out of order is judged as if they had come in order. One question makes a claim contested only while
+# it has a handful of posts, so the first few dozen are what the judgement needs.
+_HISTORY = 32
 
 
 class RumourSettings(BaseModel):
@@ -216,6 +220,7 @@ class _Claim:
         "founder",
         "founder_stance",
         "hedged",
+        "history",
         "last_seen",
         "members",
         "model_n",
@@ -225,6 +230,7 @@ class _Claim:
         "posts",
         "quotes",
         "reactions",
+        "reordered",
         "reposts",
         "revision",
         "sent_denied",
@@ -262,6 +268,9 @@ class _Claim:
         self.model_n = self.offered = 0
         self.case = False
         self.case_at: datetime | None = None
+        # Per post, until the claim is a case: (event time, author, contests, hedges, carries).
+        self.history: list[tuple[float, str, int, int, int]] | None = None
+        self.reordered = False  # a post came with an earlier event time than one before it
         self.revision = self.sent_posts = 0
         self.sent_severity: Severity | None = None
         self.sent_denied = False
@@ -276,9 +285,14 @@ class _Claim:
         self.spread = {self.bucket: 1}
         self.members = [key]
         self.shared = {key: [0, self.founder]}
+        self.history = [(self.first_seen.timestamp(), self.author, self.contest, self.hedged, 1)]
 
     def n_authors(self) -> int:
         return 1 if self.authors is None else len(self.authors)
+
+
+def _event_time(entry: tuple[float, str, int, int, int]) -> float:
+    return entry[0]
 
 
 def _example_fields(post: Post) -> tuple[str, datetime, str, str | None]:
@@ -650,6 +664,16 @@ class RumourDetector:
         created = post.created_at
         if created > c.last_seen:
             c.last_seen = created
+        elif created < c.last_seen:
+            c.reordered = True
+        history = c.history
+        if history is not None and len(history) < _HISTORY:
+            if role == _CLAIM:
+                history.append((ts, post.author, 1 if flags & _DEN else 0, 1 if flags & _HEDGE else 0, 1))
+            elif role == _REPOST:
+                history.append((ts, post.author, 0, 0, 0))
+            else:
+                history.append((ts, post.author, 1 if flags & (_ENQ | _DEN) else 0, 0, 0))
         c.stance[stance] += 1  # type: ignore[index]
         authors = c.authors
         if len(authors) < _MAX_AUTHORS:  # type: ignore[arg-type]
@@ -727,50 +751,86 @@ class RumourDetector:
     def score(self, claim: _Claim) -> ScoreParts:
         """The claim's score and its parts; scores pending texts with the classifier first."""
         s = self.settings
-        if claim.pending and self.model is not None:
-            for text, lang, is_reply, is_quote in claim.pending:
-                claim.model_sum += self.model.score(text, is_reply=is_reply, is_quote=is_quote, lang=lang)
-                claim.model_n += 1
-            claim.pending.clear()
-        model = claim.model_sum / claim.model_n if claim.model_n else None
+        model = self._model_score(claim)
         text_posts = max(1, claim.text_posts)
-        enquiry = claim.enquiry / text_posts
-        denial = claim.denial / text_posts
-        hedged_share = claim.hedged / max(1, claim.carriers)
         # Over all the claim's posts, reposts included: a repost endorses the claim, so a claim reposted by
         # many and questioned by one is not contested. A few neutral pseudo-posts keep one "klopt dit?"
         # under a two-post claim from counting as a contested claim.
         contested_share = claim.contest / (claim.posts + s.prior_posts)
+        hedged_share = claim.hedged / max(1, claim.carriers)
         contested = min(1.0, contested_share / s.contested_full)
         hedged = min(1.0, hedged_share / s.hedged_full)
-        # The classifier's probability for the claim's words is the prior; what the crowd does with the
-        # claim (asking, denying) and how its carriers word it (hedging) move it, as log-odds evidence.
-        start = s.prior if model is None else min(max(model, _P_CLIP), 1.0 - _P_CLIP)
-        z = math.log(start / (1.0 - start)) + s.evidence_contested * contested + s.evidence_hedged * hedged
         return ScoreParts(
-            score=1.0 / (1.0 + math.exp(-z)),
+            score=self._combine(model, contested, hedged),
             model=model,
-            enquiry_share=enquiry,
-            denial_share=denial,
+            enquiry_share=claim.enquiry / text_posts,
+            denial_share=claim.denial / text_posts,
             contested_share=contested_share,
             hedged_share=hedged_share,
             contested=contested,
             hedged=hedged,
         )
 
+    def _model_score(self, claim: _Claim) -> float | None:
+        if claim.pending and self.model is not None:
+            for text, lang, is_reply, is_quote in claim.pending:
+                claim.model_sum += self.model.score(text, is_reply=is_reply, is_quote=is_quote, lang=lang)
+                claim.model_n += 1
+            claim.pending.clear()
+        return claim.model_sum / claim.model_n if claim.model_n else None
+
+    def _combine(self, model: float | None, contested: float, hedged: float) -> float:
+        """The classifier's probability for the claim's words is the prior; what the crowd does with the
+        claim (asking, denying) and how its carriers word it (hedging) move it, as log-odds evidence."""
+        s = self.settings
+        start = s.prior if model is None else min(max(model, _P_CLIP), 1.0 - _P_CLIP)
+        z = math.log(start / (1.0 - start)) + s.evidence_contested * contested + s.evidence_hedged * hedged
+        return 1.0 / (1.0 + math.exp(-z))
+
     def _becomes_case(self, claim: _Claim, at: datetime) -> None:
         """Mark the claim a case if it passes every threshold now; called after each post it gets, so a
         case is dated by the post that made it one, however large the batch."""
         s = self.settings
+        reordered, claim.reordered = claim.reordered, False
         if (
             claim.posts < s.min_posts
             or claim.contest + claim.hedged < s.min_signals
             or claim.n_authors() < s.min_authors
-            or self.score(claim).score < s.min_score
         ):
             return
-        claim.case = True
-        claim.case_at = at
+        if self.score(claim).score >= s.min_score:
+            claim.case, claim.case_at = True, at
+        elif reordered:
+            claim.case_at = self._case_in_event_order(claim)
+            claim.case = claim.case_at is not None
+        if claim.case:
+            claim.history = None
+
+    def _case_in_event_order(self, claim: _Claim) -> datetime | None:
+        """When the claim would have become a case had its posts come in event-time order, or None.
+
+        Under backlog, Kafka interleaves partitions unevenly, so a question can come after reposts that
+        were posted later. The contested share falls as reposts come in, so the arrival order would decide
+        whether a claim is a case. Judging every event-time prefix of the claim's first posts instead gives
+        the answer an in-order stream (and ``signaal detect``) gives, whatever the interleaving.
+        """
+        s = self.settings
+        model = self._model_score(claim)
+        posts = contest = hedged = carriers = 0
+        authors: set[str] = set()
+        for ts, author, contests, hedges, carries in sorted(claim.history or (), key=_event_time):
+            posts += 1
+            contest += contests
+            hedged += hedges
+            carriers += carries
+            authors.add(author)
+            if posts < s.min_posts or contest + hedged < s.min_signals or len(authors) < s.min_authors:
+                continue
+            contested = min(1.0, contest / (posts + s.prior_posts) / s.contested_full)
+            hedge = min(1.0, hedged / max(1, carriers) / s.hedged_full)
+            if self._combine(model, contested, hedge) >= s.min_score:
+                return datetime.fromtimestamp(ts, UTC)
+        return None
 
     def _check(self, claim: _Claim) -> Alert | None:
         """The alert to send for a claim touched by this batch, if it is a case that is new or has grown."""

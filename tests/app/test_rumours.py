@@ -245,6 +245,30 @@ def test_a_worded_question_handled_before_its_post_still_counts_as_a_question_ab
     assert label.rumour_score == expected.rumour_score
 
 
+def test_a_question_handled_after_later_reposts_makes_the_case_it_makes_in_order() -> None:
+    # Under backlog Kafka interleaves partitions unevenly: a question can be handled after reposts posted
+    # later than it. One question among five posts contests a claim; among ten it does not. A soak's
+    # rumour went without an alert for this; the case must not depend on the interleaving.
+    def run(question_minute: float, backlog: bool) -> list[Alert]:
+        det = detector(constant_model(0.29))
+        claim = post("Gifwolk boven Veghel na een explosie bij de fabriek aan de Dorpsstraat", author="a0")
+        early = [post("", repost_of=claim.id, author=f"r{i}", minute=1 + i) for i in range(3)]
+        late = [post("", repost_of=claim.id, author=f"s{i}", minute=5 + i) for i in range(5)]
+        question = post("Is dit waar?", reply_to=claim.id, author="q", minute=question_minute)
+        posts = sorted([claim, *early, question, *late], key=lambda p: p.created_at)
+        batches = [[claim, *early], late, [question]] if backlog else [[p] for p in posts]
+        return [alert for batch in batches for alert in det.observe(batch)]
+
+    in_order, backlog = run(4, backlog=False), run(4, backlog=True)
+    assert in_order and backlog, "no rumour case"
+    assert backlog[-1].details["alerted_at"] == in_order[-1].details["alerted_at"] == (
+        T0 + timedelta(minutes=4)
+    ).isoformat()
+    assert backlog[-1].post_count == in_order[-1].post_count == 10
+    # The same question after all the reposts contests nothing, in whatever order it comes.
+    assert run(10, backlog=False) == run(10, backlog=True) == []
+
+
 def test_a_reaction_whose_post_never_comes_stays_a_post_of_its_own() -> None:
     det = detector()
     question = post("Klopt dit??", reply_to="never-seen")
