@@ -23,7 +23,9 @@ A claim becomes a *rumour case* at the post that gives it ``min_posts`` posts by
 accounts, at least ``min_signals`` posts that question, deny or hedge it, and a score of at least
 ``min_score``. By default one such post is needed whatever the classifier says: the classifier, trained
 on English crisis tweets, is not sure-footed enough on Dutch everyday chatter to raise a case alone (see
-``benchmarks/eval_rumours.py``). A case is an :class:`Alert` with a stable id (``rumour:<key of its first
+``benchmarks/eval_rumours.py``). Posts that come out of event-time order (Kafka under backlog) are
+judged as if they had come in order, so the interleaving of partitions does not decide whether a claim is a
+case. A case is an :class:`Alert` with a stable id (``rumour:<key of its first
 post>``), sent again with a higher revision as the claim grows (by ``update_growth``), gains a denial or
 changes severity, never as a new alert while the claim is remembered. ``details["alerted_at"]`` is the
 event time of the post that made it a case, however large the batch it came in.
