@@ -122,6 +122,19 @@ _PLACES = _POST_COLUMNS.index("places")  # a JSON column: COPY takes its text
 _STAGING = "incoming_posts"
 
 
+def _insert_new_posts(session: Session, rows: list[dict[str, object]]) -> set[tuple[str, str]]:
+    """Insert the rows whose (platform, id) is not stored yet; the keys of those inserted."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_new_posts(session, rows)
+    # One statement with many parameter sets: SQLAlchemy sends it in batches ("insertmanyvalues").
+    statement = (
+        _insert_statement(session, PostRow.__table__)
+        .on_conflict_do_nothing(index_elements=["platform", "post_id"])
+        .returning(PostRow.platform, PostRow.post_id)
+    )
+    return {(platform, post_id) for platform, post_id in session.execute(statement, rows)}
+
+
 def _copy_new_posts(session: Session, rows: list[dict[str, object]]) -> set[tuple[str, str]]:
     """PostgreSQL: COPY the batch into a per-connection staging table, then one INSERT .. SELECT that skips
     the posts already stored; returns the keys of those that were new.
@@ -178,29 +191,23 @@ class Store:
 
     def add_posts(self, posts: Iterable[Post]) -> list[Post]:
         """Store the posts not seen before and return exactly those, in input order."""
-        unique: dict[tuple[str, str], Post] = {}
-        for post in posts:
-            unique.setdefault((post.platform, post.id), post)
-        if not unique:
-            return []
-        now = datetime.now(UTC)
-        rows = [_row_from_post(p, now) for p in unique.values()]
-        with self._sessions.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                new_keys = _copy_new_posts(session, rows)
-            else:
-                # One statement with many parameter sets: SQLAlchemy sends it in batches ("insertmanyvalues").
-                statement = (
-                    _insert_statement(session, PostRow.__table__)
-                    .on_conflict_do_nothing(index_elements=["platform", "post_id"])
-                    .returning(PostRow.platform, PostRow.post_id)
-                )
-                new_keys = {(platform, post_id) for platform, post_id in session.execute(statement, rows)}
-        return [p for key, p in unique.items() if key in new_keys]
+        return self.add_batch(posts, ())[0]
 
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
         """Keep the rejected records; returns how many were new."""
-        rows = {
+        return self.add_batch((), letters)[1]
+
+    def add_batch(self, posts: Iterable[Post], letters: Iterable[DeadLetter]) -> tuple[list[Post], int]:
+        """Store a batch's new posts and its dead letters in one transaction: the new posts in input order,
+        and how many dead letters were new. All or nothing, so a batch retried after a failure finds none of
+        it stored and hands every new post to the detectors; stored in two steps, the retry would find its
+        posts stored and the detectors would never see them."""
+        unique: dict[tuple[str, str], Post] = {}
+        for post in posts:
+            unique.setdefault((post.platform, post.id), post)
+        now = datetime.now(UTC)
+        post_rows = [_row_from_post(p, now) for p in unique.values()]
+        letter_rows = {
             letter.key: {
                 "letter_key": letter.key,
                 "source": letter.source,
@@ -212,17 +219,21 @@ class Store:
             }
             for letter in letters
         }
-        if not rows:
-            return 0
+        if not post_rows and not letter_rows:
+            return [], 0
+        new_keys: set[tuple[str, str]] = set()
         added = 0
         with self._sessions.begin() as session:
-            statement = (
-                _insert_statement(session, DeadLetterRow.__table__)
-                .on_conflict_do_nothing(index_elements=["letter_key"])
-                .returning(DeadLetterRow.pk)
-            )
-            added += len(session.execute(statement, list(rows.values())).all())
-        return added
+            if post_rows:
+                new_keys = _insert_new_posts(session, post_rows)
+            if letter_rows:
+                statement = (
+                    _insert_statement(session, DeadLetterRow.__table__)
+                    .on_conflict_do_nothing(index_elements=["letter_key"])
+                    .returning(DeadLetterRow.pk)
+                )
+                added = len(session.execute(statement, list(letter_rows.values())).all())
+        return [p for key, p in unique.items() if key in new_keys], added
 
     def _post_filters(self, query: PostQuery) -> list[ColumnElement[bool]]:
         filters: list[ColumnElement[bool]] = []

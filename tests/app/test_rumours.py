@@ -261,9 +261,11 @@ def test_a_question_handled_after_later_reposts_makes_the_case_it_makes_in_order
 
     in_order, backlog = run(4, backlog=False), run(4, backlog=True)
     assert in_order and backlog, "no rumour case"
-    assert backlog[-1].details["alerted_at"] == in_order[-1].details["alerted_at"] == (
-        T0 + timedelta(minutes=4)
-    ).isoformat()
+    assert (
+        backlog[-1].details["alerted_at"]
+        == in_order[-1].details["alerted_at"]
+        == (T0 + timedelta(minutes=4)).isoformat()
+    )
     assert backlog[-1].post_count == in_order[-1].post_count == 10
     # The same question after all the reposts contests nothing, in whatever order it comes.
     assert run(10, backlog=False) == run(10, backlog=True) == []

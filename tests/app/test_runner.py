@@ -1,0 +1,68 @@
+"""The pipeline's storing step on SQLite and on the real PostgreSQL: what a retried batch hands on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
+
+from app.db.repository import Store
+from app.db.session import make_engine, make_sessionmaker, upgrade
+from app.pipeline.runner import Pipeline
+from streams.bus.base import Message
+from tests.factories import make_post
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _batch() -> list[Message]:
+    posts = [make_post(), make_post()]
+    values = [p.model_dump_json().encode() for p in posts] + [b'{"broken": ']
+    return [Message("posts", 0, offset, None, value, 0) for offset, value in enumerate(values)]
+
+
+def _fail_once_on(engine: Engine, table: str) -> list[str]:
+    failed: list[str] = []
+
+    def fail(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not failed and table in statement and statement.lstrip().upper().startswith("INSERT"):
+            failed.append(statement)
+            raise OperationalError(statement, None, Exception("connection lost"))
+
+    event.listen(engine, "before_cursor_execute", fail)
+    return failed
+
+
+def test_a_batch_whose_dead_letters_failed_to_store_is_retried_whole(engine: Engine) -> None:
+    # Stored in two steps, the retry found the posts already stored and the detectors never saw them.
+    store = Store(make_sessionmaker(engine))
+    pipeline = Pipeline(store, lambda posts: posts, "posts", "deadletter", on_stored=lambda posts: None)
+    batch = _batch()
+    failed = _fail_once_on(engine, "dead_letters")
+    with pytest.raises(OperationalError):
+        pipeline.store(batch)
+    assert failed, "the dead-letter insert was not reached"
+    assert store.count_posts() == 0
+    assert len(pipeline.store(batch)) == 2  # the retry hands both posts on to the detectors
+    assert store.count_posts() == 2
+    assert store.dead_letters(10, 0)[0] == 1
+    assert pipeline.store(batch) == []  # and once stored, a batch delivered again is nothing new
+
+
+def test_a_failing_live_feed_does_not_fail_a_stored_batch(engine: Engine) -> None:
+    store = Store(make_sessionmaker(engine))
+
+    def live_feed_gone(posts: list[Any]) -> None:
+        raise RuntimeError("event loop is closed")
+
+    pipeline = Pipeline(store, lambda posts: posts, "posts", "deadletter", on_stored=live_feed_gone)
+    assert len(pipeline.store(_batch())) == 2
