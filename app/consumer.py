@@ -96,7 +96,7 @@ class ConsumerWorker(threading.Thread):
                 try:
                     batch = consumer.poll(POLL_TIMEOUT_S, MAX_BATCH)
                 except Exception as error:  # kafka-python raises from poll while the broker is unreachable
-                    self._consumer_error = f"polling failed: {type(error).__name__}: {error}"
+                    self._consumer_error = f"polling failed: {_summary(error)}"
                     log.warning("polling failed (%s); polling again", error)
                     self._stopping.wait(POLL_TIMEOUT_S)
                     continue
@@ -137,7 +137,7 @@ class ConsumerWorker(threading.Thread):
             try:
                 new_posts = self._pipeline.store(batch)
             except Exception as error:  # storage down: wait and retry the same batch
-                self._consumer_error = f"{type(error).__name__}: {error}"
+                self._consumer_error = _summary(error)
                 log.exception("batch of %d failed; retrying in %.1f s", len(batch), wait)
                 self._stopping.wait(wait)
                 wait = min(wait * 2, MAX_RETRY_WAIT_S)
@@ -189,7 +189,7 @@ class ConsumerWorker(threading.Thread):
                 self._alerts_error = None
                 return
             except Exception as error:
-                self._alerts_error = f"storing alerts: {type(error).__name__}: {error}"
+                self._alerts_error = f"storing alerts: {_summary(error)}"
                 if self._stopping.is_set():
                     log.warning("%d alert updates not stored at shutdown: %s", len(alerts), error)
                     return
@@ -228,10 +228,17 @@ class ConsumerWorker(threading.Thread):
         try:
             consumer.commit(wait)
         except Exception as error:
-            self._consumer_error = f"commit failed: {type(error).__name__}: {error}"
+            self._consumer_error = f"commit failed: {_summary(error)}"
             log.warning(
                 "committing offsets failed (%s); polling again, next commit in %.1f s", error, retry_in
             )
             return False
         self._consumer_error = None
         return True
+
+
+def _summary(error: BaseException) -> str:
+    """The error's type and first line, for /readyz, which anyone can read: a database's detail lines and
+    the statement after them can quote stored values (post texts, raw records, handles)."""
+    first_line = str(error).strip().split("\n", 1)[0]
+    return f"{type(error).__name__}: {first_line[:300]}"

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import OperationalError
 
+from app.consumer import _summary
 from app.db.repository import Store
 from app.db.session import make_engine, make_sessionmaker, upgrade
+from app.db.tables import PostRow
 from app.pipeline.runner import Pipeline
 from streams.bus.base import Message
 from tests.factories import make_post
@@ -66,3 +68,13 @@ def test_a_failing_live_feed_does_not_fail_a_stored_batch(engine: Engine) -> Non
 
     pipeline = Pipeline(store, lambda posts: posts, "posts", "deadletter", on_stored=live_feed_gone)
     assert len(pipeline.store(_batch())) == 2
+
+
+def test_database_errors_shown_to_anyone_quote_no_stored_values(engine: Engine) -> None:
+    # /readyz needs no sign-in and shows the consumer's last error; a database error's detail lines and
+    # parameters quote the row (here a handle), so only its type and first line may be shown.
+    row = {"platform": "x", "post_id": "1", "author": "jan_jansen_real", "text": None}
+    with pytest.raises(Exception) as caught, engine.begin() as connection:
+        connection.execute(insert(PostRow.__table__), row)
+    assert "jan_jansen_real" not in _summary(caught.value)
+    assert "parameters hidden" in str(caught.value)
