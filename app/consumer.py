@@ -82,8 +82,28 @@ class ConsumerWorker(threading.Thread):
             self._hand_over(None, wait_while_stopping=True)
             self._detector.join(10.0)
 
+    def _connect(self) -> Consumer | None:
+        """A new consumer, trying again while the bus cannot make one (kafka-python raises while no broker
+        answers); None if the worker stops first."""
+        wait = 0.5
+        while not self._stopping.is_set():
+            try:
+                consumer = self._bus.consumer(self._topics, self._group)
+            except Exception as error:
+                self._consumer_error = f"connecting failed: {_summary(error)}"
+                log.warning("cannot connect to the bus (%s); trying again in %.1f s", error, wait)
+                self._stopping.wait(wait)
+                wait = min(wait * 2, MAX_RETRY_WAIT_S)
+                continue
+            if self._consumer_error and self._consumer_error.startswith("connecting failed"):
+                self._consumer_error = None
+            return consumer
+        return None
+
     def _consume(self) -> None:
-        consumer = self._bus.consumer(self._topics, self._group)
+        consumer = self._connect()
+        if consumer is None:
+            return
         self.ready.set()
         uncommitted = False
         # A commit sent without waiting for its answer; confirmed by waiting for one when the stream is quiet.
@@ -115,7 +135,10 @@ class ConsumerWorker(threading.Thread):
                         if uncommitted or unconfirmed:
                             self._commit(consumer, commit_wait)
                         consumer.close()  # what it polled but did not commit comes again to the new one
-                        consumer = self._bus.consumer(self._topics, self._group)
+                        replacement = self._connect()
+                        if replacement is None:
+                            return
+                        consumer = replacement
                         uncommitted = unconfirmed = False
                 if uncommitted and time.monotonic() >= next_commit:
                     # Under load, commit without waiting for the broker (the next commit raises a failure);

@@ -240,7 +240,10 @@ class Sequence:
 
     def consumer(self, topics: list[str], group: str) -> object:
         self.made += 1
-        return self.consumers.pop(0)
+        made = self.consumers.pop(0)
+        if isinstance(made, Exception):
+            raise made
+        return made
 
 
 def test_a_consumer_that_gets_nothing_while_records_wait_is_replaced() -> None:
@@ -257,6 +260,28 @@ def test_a_consumer_that_gets_nothing_while_records_wait_is_replaced() -> None:
         worker.stop()
     assert stuck.closed and bus.made == 2
     assert fresh.committed == 2
+
+
+def test_a_consumer_that_cannot_be_made_while_the_broker_is_down_is_made_later() -> None:
+    # kafka-python raises from the constructor when no broker answers: at start-up, and when a stuck
+    # consumer is replaced. Either used to end the consumer thread for good.
+    down = OSError("no broker available")
+    stuck, fresh = Stuck(waiting=2), Delivers()
+    bus, pipeline = Sequence(down, stuck, down, down, fresh), Recording()
+    worker = ConsumerWorker(bus, ["posts"], "g", pipeline, stall_check_s=0.3)  # type: ignore[arg-type]
+    worker.start()
+    seen_error = None
+    try:
+        deadline = time.monotonic() + 15
+        while not (pipeline.seen == [0, 1] and worker.healthy):
+            assert worker.is_alive(), "the consumer thread ended"
+            assert time.monotonic() < deadline, f"made {bus.made}: {worker.last_error}"
+            seen_error = seen_error or worker.last_error
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+    assert bus.made == 5 and fresh.committed == 2
+    assert seen_error is not None and seen_error.startswith("connecting failed: OSError")
 
 
 def test_an_idle_consumer_with_nothing_waiting_is_kept() -> None:
