@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -31,6 +33,10 @@ AMBIGUOUS_PLACES = frozenset(
     | {"rijen", "leunen", "baan", "raam", "heer", "eindje", "beest"}
 )
 MAX_NAME_WORDS = 3
+# After a geocoder failure, posts go without it this long before it is asked again.
+GEOCODER_PAUSE_S = 60.0
+
+log = logging.getLogger(__name__)
 WORD = re.compile(r"[#@]?[A-Za-zÀ-ÿ'][\wÀ-ÿ'-]*")
 
 
@@ -126,8 +132,15 @@ class Enricher:
         return None
 
 
-def nominatim_geocoder(url: str) -> Callable[[str], tuple[float, float] | None]:
-    """An optional online geocoder (a self-hosted Nominatim), cached so each place name is asked once."""
+def nominatim_geocoder(
+    url: str, pause_s: float = GEOCODER_PAUSE_S
+) -> Callable[[str], tuple[float, float] | None]:
+    """An optional online geocoder (a self-hosted Nominatim), cached so each place name is asked once.
+
+    While it fails (down, slow, refusing), posts go on without an area from their place field: a failure is
+    logged and the geocoder is not asked again for ``pause_s``, so an outage neither stops the stream nor
+    costs every post a timeout.
+    """
     from urllib.parse import urlparse
 
     from geopy.geocoders import Nominatim
@@ -136,10 +149,22 @@ def nominatim_geocoder(url: str) -> Callable[[str], tuple[float, float] | None]:
     geocoder = Nominatim(
         domain=parsed.netloc, scheme=parsed.scheme or "https", user_agent="signaal", timeout=2
     )
+    paused_until = 0.0
 
     @lru_cache(maxsize=10_000)
-    def geocode(query: str) -> tuple[float, float] | None:
+    def ask(query: str) -> tuple[float, float] | None:
         location = geocoder.geocode(query, country_codes="nl")
         return (location.latitude, location.longitude) if location else None
+
+    def geocode(query: str) -> tuple[float, float] | None:
+        nonlocal paused_until
+        if time.monotonic() < paused_until:
+            return None
+        try:
+            return ask(query)
+        except Exception as error:  # geopy's errors, and whatever the HTTP stack raises
+            paused_until = time.monotonic() + pause_s
+            log.warning("the geocoder failed (%s); not asking it for %g s", error, pause_s)
+            return None
 
     return geocode

@@ -3,12 +3,17 @@ without everyday words that happen to be villages."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from app.pipeline.enrich import Enricher
+from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.language import LANGUAGES, MIN_CONFIDENCE, LanguageGuesser
 from streams.post import Post
 from streams.scenarios import projectx
@@ -88,3 +93,51 @@ def test_place_names_but_not_everyday_words(enricher: Enricher, text: str, place
 def test_the_area_is_the_first_place_named_not_a_village_called_brand(enricher: Enricher) -> None:
     assert enricher(_post("Brand in Haren, iedereen moet weg!")).area == "Haren"
     assert enricher(_post("Brand in Zwolle en Deventer")).area == "Zwolle"
+
+
+class _Nominatim(BaseHTTPRequestHandler):
+    """A local stand-in for a self-hosted Nominatim: fails while ``failing`` is set, else finds Haren."""
+
+    failing: ClassVar[bool] = True
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).asked.append(self.path)
+        if type(self).failing:
+            self.send_response(503)
+            self.end_headers()
+            return
+        body = json.dumps([{"lat": "53.17", "lon": "6.6", "display_name": "Haren, Groningen"}]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_failing_geocoder_neither_stops_posts_nor_is_asked_for_each() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        geocode = nominatim_geocoder(f"http://127.0.0.1:{server.server_port}", pause_s=0.5)
+        enricher = Enricher(geocode=geocode)
+        post = Post(
+            platform="x",
+            id="1",
+            author="p_a",
+            created_at=datetime(2024, 1, 1, tzinfo=UTC),
+            text="zo druk hier",
+            place="Hoofdstraat 1, Nederland",
+        )
+        # Down: no area, no exception, and the posts after the failure do not ask it again.
+        assert [enricher(post).area for _ in range(3)] == [None, None, None]
+        assert len(_Nominatim.asked) == 1
+        _Nominatim.failing = False
+        time.sleep(0.6)
+        assert enricher(post).area == "Haren"
+        assert len(_Nominatim.asked) == 2
+    finally:
+        server.shutdown()
