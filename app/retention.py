@@ -3,8 +3,10 @@
 Posts are personal data kept for one purpose, the situational picture of now, so they go once they are
 older than ``SIGNAAL_RETENTION_DAYS``. Before a post goes, it is counted into ``hourly_volume`` (hour, area,
 platform), so trends over months remain. Posts that an incident's alerts or rumour cases name as evidence
-are kept with the incident: its dossier must stay complete for the evaluation (delete the incident's posts
-by closing and exporting it, then lowering the hold is a decision for the privacy officer, not this job).
+are kept with the incident, and so are the posts of the incident's area over its time span (an hour either
+side): its dossier's volume chart and each action's measured effect are made from them, and the dossier must
+stay complete for the evaluation (delete the incident's posts by closing and exporting it, then lowering the
+hold is a decision for the privacy officer, not this job).
 Dead letters hold raw records — with real handles — and go after the same period. Each run is audited.
 """
 
@@ -21,11 +23,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import audit
 from app.db.repository import dialect_insert
-from app.db.tables import AlertRow, DeadLetterRow, HourlyVolumeRow, IncidentRow, PostRow, RumourCaseRow
+from app.db.tables import (
+    AlertRow,
+    CycleEntryRow,
+    DeadLetterRow,
+    HourlyVolumeRow,
+    IncidentRow,
+    PostRow,
+    RumourCaseRow,
+)
 
 log = logging.getLogger(__name__)
 
 CHUNK = 5000
+# How far before and after an incident's first and last moments its dossier reads posts: the volume chart
+# adds an hour either side, and an action's effect is measured over the hour before and after it.
+DOSSIER_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,42 @@ def evidence_keys(session: Session) -> set[str]:
         keys.update(row.body.get("member_ids", []))
         keys.update(example["key"] for example in row.body.get("examples", []))
     return keys
+
+
+@dataclass(frozen=True)
+class HeldWindow:
+    """Posts of ``area`` (every area when None) created in [start, end) belong to an incident's dossier."""
+
+    start: datetime
+    end: datetime
+    area: str | None
+
+    def holds(self, created_at: datetime, area: str | None) -> bool:
+        return self.start <= created_at < self.end and (self.area is None or self.area == area)
+
+
+def held_windows(session: Session) -> list[HeldWindow]:
+    """Per incident, the span its dossier reads posts over: its alerts and its cycle entries, widened by
+    the hour the volume chart adds and the hour an action's effect is measured over."""
+    windows = []
+    for incident in session.scalars(select(IncidentRow)):
+        alert_ids = set(incident.alert_ids)
+        cases = select(RumourCaseRow.alert_id).where(RumourCaseRow.case_id.in_(incident.case_ids))
+        alert_ids.update(alert_id for alert_id in session.scalars(cases) if alert_id)
+        # Event times only, as the dossier uses: a replayed incident's alerts are years before it was opened.
+        times: list[datetime] = []
+        for first_seen, updated_at in session.execute(
+            select(AlertRow.first_seen, AlertRow.updated_at).where(AlertRow.alert_id.in_(alert_ids))
+        ):
+            times += [first_seen, updated_at]
+        times += session.scalars(
+            select(CycleEntryRow.effective_at).where(CycleEntryRow.incident_id == incident.incident_id)
+        )
+        if times:
+            windows.append(
+                HeldWindow(min(times) - DOSSIER_MARGIN, max(times) + DOSSIER_MARGIN, incident.area)
+            )
+    return windows
 
 
 def _hour(moment: datetime) -> datetime:
@@ -85,6 +134,7 @@ def apply_retention(
     deleted = kept = 0
     with sessions() as session:
         protected = evidence_keys(session)
+        held = held_windows(session)
     last_pk = 0
     while True:
         with sessions.begin() as session:  # chunks need no audit lock; only the run's trace does
@@ -97,7 +147,12 @@ def apply_retention(
             if not rows:
                 break
             last_pk = rows[-1].pk
-            doomed = [r for r in rows if f"{r.platform}:{r.post_id}" not in protected]
+            doomed = [
+                r
+                for r in rows
+                if f"{r.platform}:{r.post_id}" not in protected
+                and not any(w.holds(r.created_at, r.area) for w in held)
+            ]
             kept += len(rows) - len(doomed)
             if dry_run:
                 deleted += len(doomed)
