@@ -296,51 +296,87 @@ class Store:
             ).all()
             return total, rows
 
-    def save_alerts(self, alerts: Iterable[Alert]) -> None:
-        """Keep each alert's latest revision, and every revision in the append-only history."""
+    def save_alerts(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """Keep each alert's latest revision, and every revision in the append-only history; returns the
+        alerts stored, as stored, to be pushed on.
+
+        Revisions only go up. A later update that comes with a revision the store already has is stored
+        as the next revision: a restarted service's detectors count an alert's revisions from 1 again
+        when its posts are older than the warm start, and their updates were silently dropped while they
+        went out live. An update no later than the stored one (a warm start's replay, a late older
+        revision) changes nothing and is not returned.
+        """
         latest: dict[str, Alert] = {}
         for alert in alerts:
             if alert.id not in latest or alert.revision > latest[alert.id].revision:
                 latest[alert.id] = alert
         if not latest:
-            return
+            return []
         now = datetime.now(UTC)
         with self._sessions.begin() as session:
-            for alert in latest.values():
-                body = alert.model_dump(mode="json")
-                row = {
-                    "alert_id": alert.id,
-                    "kind": alert.kind.value,
-                    "severity": alert.severity.value,
-                    "revision": alert.revision,
-                    "area": alert.area,
-                    "first_seen": alert.first_seen,
-                    "updated_at": alert.updated_at,
-                    "detected_at": alert.detected_at,
-                    "post_count": alert.post_count,
-                    "playbook": alert.playbook,
-                    "body": body,
-                }
-                statement = dialect_insert(session, AlertRow.__table__, [row])
-                session.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["alert_id"],
-                        set_={k: statement.excluded[k] for k in row if k not in ("alert_id", "detected_at")},
-                        where=AlertRow.__table__.c.revision < statement.excluded.revision,
+            stored = {
+                alert_id: (revision, updated_at)
+                for alert_id, revision, updated_at in session.execute(
+                    select(AlertRow.alert_id, AlertRow.revision, AlertRow.updated_at).where(
+                        AlertRow.alert_id.in_(list(latest))
                     )
                 )
-                revision = {
-                    "alert_id": alert.id,
-                    "revision": alert.revision,
-                    "updated_at": alert.updated_at,
-                    "stored_at": now,
-                    "body": body,
-                }
-                session.execute(
-                    _insert_ignoring_duplicates(
-                        session, AlertRevisionRow.__table__, [revision], ["alert_id", "revision"]
-                    )
-                )
+            }
+            saved = []
+            for alert_id, alert in latest.items():
+                if alert_id in stored:
+                    revision, updated_at = stored[alert_id]
+                    if alert.revision <= revision:
+                        if alert.updated_at <= updated_at:
+                            self._save_revision(session, alert, now)  # history keeps it, if new to it
+                            continue
+                        alert = alert.model_copy(update={"revision": revision + 1})
+                self._save_alert(session, alert, now)
+                saved.append(alert)
+        return saved
+
+    @staticmethod
+    def _save_alert(session: Session, alert: Alert, now: datetime) -> None:
+        body = alert.model_dump(mode="json")
+        row = {
+            "alert_id": alert.id,
+            "kind": alert.kind.value,
+            "severity": alert.severity.value,
+            "revision": alert.revision,
+            "area": alert.area,
+            "first_seen": alert.first_seen,
+            "updated_at": alert.updated_at,
+            "detected_at": alert.detected_at,
+            "post_count": alert.post_count,
+            "playbook": alert.playbook,
+            "body": body,
+        }
+        statement = dialect_insert(session, AlertRow.__table__, [row])
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["alert_id"],
+                set_={k: statement.excluded[k] for k in row if k not in ("alert_id", "detected_at")},
+                where=AlertRow.__table__.c.revision < statement.excluded.revision,
+            )
+        )
+        Store._save_revision(session, alert, now, body)
+
+    @staticmethod
+    def _save_revision(
+        session: Session, alert: Alert, now: datetime, body: dict[str, object] | None = None
+    ) -> None:
+        revision = {
+            "alert_id": alert.id,
+            "revision": alert.revision,
+            "updated_at": alert.updated_at,
+            "stored_at": now,
+            "body": alert.model_dump(mode="json") if body is None else body,
+        }
+        session.execute(
+            _insert_ignoring_duplicates(
+                session, AlertRevisionRow.__table__, [revision], ["alert_id", "revision"]
+            )
+        )
 
     def find_alerts(self, query: AlertQuery) -> tuple[int, list[Alert]]:
         """Latest revisions, most recently updated first."""

@@ -147,10 +147,10 @@ class Pipeline:
         if not alerts:
             return
         started = time.perf_counter()
-        self._store.save_alerts(alerts)
+        stored = self._store.save_alerts(alerts)
         with self.stats.lock:
             self.stats.alerts += len(alerts)
-        self._on_alerts(alerts)
+        self._on_alerts(stored)
         with self.stats.lock:
             self.stats.stage_seconds["publish"] += time.perf_counter() - started
 

@@ -123,6 +123,16 @@ def test_alerts_keep_their_latest_revision_and_full_history(store: Store) -> Non
     assert latest.detected_at == T0 + timedelta(minutes=1)
     assert [a.revision for a in store.alert_history("spike:area:Haren:1")] == [1, 2, 3]
 
+    # A restarted detector counts from 1 again: its later updates become the next revisions, not nothing.
+    after_restart = _alert(1, 4).model_copy(update={"updated_at": T0 + timedelta(hours=1)})
+    [stored] = store.save_alerts([after_restart])
+    assert (stored.revision, stored.post_count) == (4, 4)
+    assert store.save_alerts([after_restart]) == []  # the same update again: nothing new
+    assert store.save_alerts([_alert(2, 20)]) == []  # nor is a late older revision
+    latest = store.get_alert("spike:area:Haren:1")
+    assert latest is not None and (latest.revision, latest.post_count) == (4, 4)
+    assert [a.revision for a in store.alert_history("spike:area:Haren:1")] == [1, 2, 3, 4]
+
     store.save_alerts([_alert(1, 5, AlertKind.RUMOUR, "rumour:abc")])
     assert store.find_alerts(AlertQuery())[0] == 2
     total, [rumour] = store.find_alerts(AlertQuery(kind=AlertKind.RUMOUR))
