@@ -6,7 +6,7 @@ any other producer's. Lines that cannot be accepted go to the dead-letter topic 
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -57,7 +57,9 @@ async def ingest(
         body += chunk
         if len(body) > limit:
             raise HTTPException(413, f"body larger than {limit} bytes; send smaller batches")
-    origin = f"ingest:{source or 'request-' + uuid.uuid4().hex[:12]}"
+    # Without a source name, the body names the request: a sender retrying after a 503 sends the same body,
+    # and its rejected lines must come out as the same dead letters, not as new ones.
+    origin = f"ingest:{source or 'request-' + hashlib.sha256(body).hexdigest()[:16]}"
     try:
         return await run_in_threadpool(_publish_lines, services, bytes(body), format, origin)
     except Exception as error:  # the bus refused: nothing is confirmed, the sender must retry

@@ -70,6 +70,14 @@ def test_ingested_posts_are_stored_once_and_broken_lines_dead_lettered(client: T
     assert client.get("/api/deadletter").json()["total"] == 2
     assert client.get("/api/status").json()["pipeline"]["duplicates"] == 3
 
+    # A sender that names no source and retries (after a 503, say) sends the same body: same dead letters.
+    unnamed = "\n".join(["{also broken", native("4")])
+    for _ in range(2):
+        assert client.post("/api/ingest", content=unnamed).json()["rejected"] == 1
+    assert wait_for_total(client, 3, "/api/deadletter")["total"] == 3
+    time.sleep(0.5)
+    assert client.get("/api/deadletter").json()["total"] == 3
+
 
 def test_authors_are_pseudonymised_and_posts_enriched(client: TestClient) -> None:
     client.post(
