@@ -50,6 +50,7 @@ class ConsumerWorker(threading.Thread):
         self._group = group
         self._pipeline = pipeline
         self._stopping = threading.Event()
+        self._draining = threading.Event()
         self.ready = threading.Event()
         # Each thread reports on its own part; /readyz shows the two together.
         self._consumer_error: str | None = None
@@ -68,7 +69,17 @@ class ConsumerWorker(threading.Thread):
             return "the detection thread ended"
         return self._consumer_error or self._alerts_error
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float = 10.0, drain: bool = False) -> None:
+        """Stop polling; with ``drain``, first store and commit what the bus holds (up to ``timeout_s``).
+
+        An in-process bus's records die with the process: posts that ingest accepted but the worker had not
+        stored yet would be lost at a clean shutdown, so the service drains that bus before it stops.
+        """
+        if drain and self.is_alive():
+            self._draining.set()
+            self.join(timeout_s)
+            if self.is_alive():
+                log.warning("stopping before the bus was drained: %s", self.last_error or "still busy")
         self._stopping.set()
         self.join(timeout_s)
 
@@ -149,6 +160,8 @@ class ConsumerWorker(threading.Thread):
                     else:  # polling goes on meanwhile: that is what lets the consumer rejoin its group
                         next_commit = time.monotonic() + commit_wait
                         commit_wait = min(commit_wait * 2, MAX_COMMIT_WAIT_S)
+                if self._draining.is_set() and not batch and not (uncommitted or unconfirmed):
+                    return  # drained: everything the bus held is stored and committed
         finally:
             consumer.close()
 

@@ -163,7 +163,7 @@ class Services:
     def stop(self) -> None:
         if self.retention is not None:
             self.retention.stop()
-        self.worker.stop()
+        self.worker.stop(drain=not self.bus.durable)
         self.bus.close()
         self.engine.dispose()
 

@@ -43,6 +43,10 @@ class Consumer(Protocol):
 
 
 class Bus(Protocol):
+    # Whether what was published outlives the process: an in-process bus's records die with it, so its
+    # consumers must finish them before a clean shutdown.
+    durable: bool
+
     def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None: ...
 
     def flush(self, timeout_s: float | None = None) -> None:

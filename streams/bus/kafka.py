@@ -50,6 +50,8 @@ class KafkaBus:
     made on first use, so a process that only consumes never opens one.
     """
 
+    durable = True
+
     def __init__(
         self,
         bootstrap: str,

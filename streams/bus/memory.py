@@ -50,6 +50,8 @@ class _Topic:
 class MemoryBus:
     """Thread-safe; one lock guards all state, and one condition wakes waiting consumers."""
 
+    durable = False
+
     def __init__(self, partitions: int = 1, retain: int | None = DEFAULT_RETAIN) -> None:
         if partitions < 1:
             raise ValueError("partitions must be at least 1")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from app.consumer import DETECT_QUEUE_BATCHES, ConsumerWorker
 from streams.bus.base import Message
+from streams.bus.memory import MemoryBus
 
 
 class CommitFailedError(Exception):
@@ -393,3 +394,36 @@ def test_failing_alert_storage_shows_in_health_until_it_works() -> None:
             time.sleep(0.02)
     finally:
         worker.stop()
+
+
+def test_a_clean_stop_drains_an_in_process_bus_first() -> None:
+    # The in-process bus's records die with the process: what ingest accepted must be stored before a
+    # clean shutdown ends it, and committed, so nothing is left for a consumer that will never come.
+    bus = MemoryBus(partitions=2)
+    for number in range(500):
+        bus.publish("posts", b"{}", str(number).encode())
+    pipeline = Recording()
+    worker = ConsumerWorker(bus, ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    worker.start()
+    worker.stop(drain=True)
+    assert not worker.is_alive()
+    assert len(pipeline.seen) == 500
+    assert bus.consumer(["posts"], "g").backlog() == 0
+
+
+def test_a_stop_without_draining_leaves_the_rest_to_the_next_consumer() -> None:
+    bus = MemoryBus()
+    for number in range(5_000):
+        bus.publish("posts", b"{}", str(number).encode())
+    pipeline = SlowStore()
+    worker = ConsumerWorker(bus, ["posts"], "g", pipeline)  # type: ignore[arg-type]
+    worker.start()
+    worker.stop(timeout_s=5)
+    assert not worker.is_alive() and len(pipeline.seen) < 5_000
+    assert bus.consumer(["posts"], "g").backlog() == 5_000 - len(pipeline.seen)
+
+
+class SlowStore(Recording):
+    def store(self, messages: list[Message]) -> list[object]:
+        time.sleep(0.05)
+        return super().store(messages)
