@@ -8,7 +8,7 @@ adds enrichment fields (``lang``, ``cell``, ``places``, ``area``) with :meth:`Po
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -98,6 +98,16 @@ _ENRICHMENT_FIELDS = frozenset({"lang", "cell", "places", "area"})
 # What pydantic's own copy uses: a frozen model refuses ordinary attribute assignment.
 _new = object.__new__
 _set = object.__setattr__
+
+
+# How far ahead of this machine's clock a post's time may be: clocks differ a little. A post from further
+# ahead would move the detectors' event-time clock past every real post, which they would then skip as late.
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+
+
+def latest_plausible_time() -> datetime:
+    """The latest creation time a post received now can have."""
+    return datetime.now(UTC) + MAX_CLOCK_SKEW
 
 
 def pseudonymise(platform: str, handle: str, key: bytes) -> str:

@@ -27,7 +27,7 @@ from app.pipeline.alerts import Alert
 from app.pipeline.detection import Detection
 from streams.bus.base import Message
 from streams.deadletter import DeadLetter
-from streams.post import Post
+from streams.post import Post, latest_plausible_time
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class Pipeline:
         started = clock()
         posts: list[Post] = []
         letters: list[DeadLetter] = []
+        latest = latest_plausible_time()
         for message in messages:
             source = f"bus:{message.topic}/{message.partition}@{message.offset}"
             if message.topic == self._topic_deadletter:
@@ -104,6 +105,12 @@ class Pipeline:
                 post = Post.model_validate_json(message.value)
             except ValidationError as error:
                 letters.append(DeadLetter.of(message.value, f"not a valid post: {_short(error)}", source))
+                continue
+            if post.created_at > latest:
+                # Producers that write to the bus directly skip the edge's check; one such post would make
+                # the detectors skip every real post after it.
+                reason = f"not a valid post: created_at {post.created_at.isoformat()} is in the future"
+                letters.append(DeadLetter.of(message.value, reason, source))
                 continue
             posts.append(post)
         posts = self._enrich(posts)

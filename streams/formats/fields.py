@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from streams.formats.base import ParseError
 from streams.formats.decode import clean, kind
-from streams.post import Post
+from streams.post import MAX_CLOCK_SKEW, Post, latest_plausible_time
 
 # Codes Twitter puts in `lang` that name no language (undetermined, media/hashtags/mentions/cashtags only,
 # no linguistic content). Passing them on would stop the service's own language detection from filling in.
@@ -185,6 +185,11 @@ def plausible(moment: datetime, text: str, field: str, fmt: str) -> datetime:
         raise ParseError(
             f"{fmt}: field '{field}' is out of range ({shown(text)}); posts are from"
             f" {EARLIEST_POST.year} to {LATEST_POST.year - 1}"
+        )
+    if utc > latest_plausible_time():
+        raise ParseError(
+            f"{fmt}: field '{field}' is in the future ({shown(text)}); a post can be at most"
+            f" {MAX_CLOCK_SKEW.total_seconds() / 60:.0f} minutes ahead of this machine's clock"
         )
     return moment
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -78,3 +79,17 @@ def test_database_errors_shown_to_anyone_quote_no_stored_values(engine: Engine) 
         connection.execute(insert(PostRow.__table__), row)
     assert "jan_jansen_real" not in _summary(caught.value)
     assert "parameters hidden" in str(caught.value)
+
+
+def test_a_post_from_the_future_written_to_the_bus_directly_is_a_dead_letter(engine: Engine) -> None:
+    # The edge adapters refuse such posts; a producer that writes Post JSON to Kafka itself skips them.
+    store = Store(make_sessionmaker(engine))
+    pipeline = Pipeline(store, lambda posts: posts, "posts", "deadletter")
+    future = make_post(created_at=datetime.now(UTC) + timedelta(days=365))
+    now = make_post(created_at=datetime.now(UTC))
+    batch = [
+        Message("posts", 0, n, None, p.model_dump_json().encode(), 0) for n, p in enumerate([future, now])
+    ]
+    assert [p.key for p in pipeline.store(batch)] == [now.key]
+    total, [letter] = store.dead_letters(10, 0)
+    assert total == 1 and "in the future" in letter.reason

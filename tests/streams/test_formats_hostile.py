@@ -20,7 +20,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -647,3 +647,18 @@ def test_times_no_post_can_have_are_refused(created_at: str) -> None:
     # A year-9999 post was accepted, and the spike detector then failed every batch that held it.
     result = outcome(_text_with("jsonl", created_at=created_at), "jsonl")
     assert isinstance(result, ParseError) and "out of range" in str(result)
+
+
+@pytest.mark.parametrize("ahead", [timedelta(minutes=11), timedelta(days=1), timedelta(days=365 * 70)])
+def test_posts_from_the_future_are_refused(ahead: timedelta) -> None:
+    # One post dated 2099 moved the spike detector's clock past every real post after it, which it then
+    # skipped as late: spike detection was off for good, across restarts too (the warm start counts back
+    # from the newest stored post).
+    created_at = (datetime.now(UTC) + ahead).isoformat()
+    result = outcome(_text_with("jsonl", created_at=created_at), "jsonl")
+    assert isinstance(result, ParseError) and "in the future" in str(result)
+
+
+def test_a_post_a_little_ahead_of_this_clock_is_accepted() -> None:
+    created_at = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    assert isinstance(outcome(_text_with("jsonl", created_at=created_at), "jsonl"), Post)
