@@ -92,10 +92,10 @@ class Services:
 
         def push_alerts(alerts: list[Alert]) -> None:
             for alert in alerts:
-                body = alert.model_dump(mode="json")
-                hub.publish("alert", body)
-                bus.publish(settings.topic_alerts, alert.model_dump_json().encode(), alert.id.encode())
+                hub.publish("alert", alert.model_dump(mode="json"))
             try:
+                for alert in alerts:
+                    bus.publish(settings.topic_alerts, alert.model_dump_json().encode(), alert.id.encode())
                 bus.flush(30)
             except Exception:
                 # The alerts are stored (the record) and pushed live; failing the batch here would not

@@ -79,7 +79,22 @@ class KafkaBus:
                 raise RuntimeError("the bus is closed")
             self._pending[topic] += 1
         try:
-            future = self._producer_or_connect().send(topic, value=value, key=key)
+            producer = self._producer_or_connect()
+        except KafkaConfigurationError:
+            with self._lock:
+                self._pending[topic] -= 1
+            raise
+        except KafkaError as error:
+            # No producer without a broker, and each try blocks for the bootstrap timeout: fail the caller's
+            # batch now, instead of blocking that long again for every record of it.
+            with self._lock:
+                self._pending[topic] -= 1
+            raise DeliveryError(
+                f"Kafka at {','.join(self._servers)} is unreachable, nothing sent to {topic}: {error}",
+                [topic],
+            ) from error
+        try:
+            future = producer.send(topic, value=value, key=key)
         except KafkaConfigurationError:
             self._settle(topic, None)
             raise

@@ -13,6 +13,8 @@ from app.consumer import ConsumerWorker
 from streams.bus import make_bus
 from streams.bus.base import Message
 from streams.bus.kafka import DeliveryError, KafkaBus, KafkaBusConsumer, ensure_topics
+from streams.formats.base import RawRecord
+from streams.replay import KafkaTarget
 
 
 def drain(consumer: KafkaBusConsumer, until: int, timeout_s: float = 30.0) -> list[Message]:
@@ -95,19 +97,36 @@ def test_ensure_topics_creates_missing_topics_once(kafka_bootstrap: str, unique_
     assert described == {wide: 3, narrow: 1}
 
 
-def test_flush_names_the_topic_when_the_broker_is_unreachable(unused_tcp_port: int) -> None:
+def test_publishing_to_an_unreachable_broker_fails_the_batch_at_once(unused_tcp_port: int) -> None:
+    # No producer can be made without a broker, and each try blocks for max_block_ms: that used to happen
+    # again for every record of a batch (30 s each by default), and a replay of 500 blocked for hours.
     bus = KafkaBus(
         f"127.0.0.1:{unused_tcp_port}",
         producer_config={"max_block_ms": 1000, "request_timeout_ms": 1000, "delivery_timeout_ms": 2000},
     )
     start = time.monotonic()
-    bus.publish("signaal.posts", b"x")  # queues; must not raise
     with pytest.raises(DeliveryError, match=r"signaal\.posts") as caught:
-        bus.flush(10)
+        for _ in range(5):
+            bus.publish("signaal.posts", b"x")
     assert caught.value.topics == ["signaal.posts"]
     assert f"127.0.0.1:{unused_tcp_port}" in str(caught.value)
-    assert time.monotonic() - start < 10
-    bus.flush(1)  # a failure is reported once
+    assert time.monotonic() - start < 3
+    bus.flush(1)  # nothing is left waiting
+    bus.close()
+
+
+def test_a_replay_holds_its_batch_says_so_and_gives_up_at_its_deadline(
+    unused_tcp_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = KafkaBus(f"127.0.0.1:{unused_tcp_port}", producer_config={"max_block_ms": 300})
+    target = KafkaTarget(bus, "p", "d", lambda platform, handle: "p_x", retry_for_s=2.0, sleep=lambda s: None)
+    line = '{"platform": "x", "id": "%d", "author": "a", "created_at": "2024-01-01T00:00:00Z", "text": "t"}'
+    records = [RawRecord(source=f"f:{n}", text=line % n, fmt="jsonl") for n in range(50)]
+    start = time.monotonic()
+    with caplog.at_level("WARNING"), pytest.raises(DeliveryError):
+        target.send(records)
+    assert time.monotonic() - start < 6  # a few tries of the whole batch, not one per record
+    assert "holding them and retrying" in caplog.text
     bus.close()
 
 
