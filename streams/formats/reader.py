@@ -234,13 +234,58 @@ def _array(stream: IO[bytes], path: Path, state: _State) -> Iterator[RawRecord]:
             break
         decoded = _element(buffer)
         if decoded is None:
-            break
+            # A broken element (a bad escape, a stray quote): one dead letter for it, and the elements after
+            # it are still read, when its end can be found.
+            end = _end_of_broken_element(buffer)
+            if end is None:
+                break
+            yield RawRecord(f"{prefix}{index}", buffer.text[buffer.pos : end], state.guess)
+            buffer.pos = end
+            index += 1
+            continue
         obj, end = decoded
         yield from _from_object(obj, buffer.text[buffer.pos : end], f"{prefix}{index}", state)
         buffer.pos = end
         index += 1
     # Truncated or broken: everything good before the break has been yielded; the rest is one failing record.
     yield RawRecord(f"{path}#{index}", buffer.rest(MAX_RECORD_BYTES), state.guess)
+
+
+def _end_of_broken_element(buffer: _Buffer) -> int | None:
+    """Where the element at ``buffer.pos`` that JSON cannot decode ends: after its brackets balance
+    (outside strings, where a backslash escapes any character) or, for a bare value, at the next comma or
+    closing bracket. None if the file ends first or the element would exceed MAX_LINE_BYTES."""
+    depth = 0
+    in_string = escaped = False
+    i = buffer.pos
+    while True:
+        if i >= len(buffer.text):
+            start = buffer.pos
+            if len(buffer.text) - start > MAX_LINE_BYTES or not buffer.fill():
+                return None
+            i -= start  # fill() dropped the text before pos
+            continue
+        char = buffer.text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            if depth == 0:
+                return i  # a bare value ends where the array does
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        elif char == "," and depth == 0:
+            return i
+        i += 1
 
 
 def _element(buffer: _Buffer) -> tuple[Any, int] | None:

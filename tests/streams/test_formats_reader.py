@@ -77,6 +77,22 @@ def test_array_with_garbage_between_elements_or_after_the_end(tmp_path: Path) ->
     assert len(posts) == 1 and len(letters) == 1
 
 
+def test_a_broken_element_is_one_dead_letter_and_the_elements_after_it_are_read(tmp_path: Path) -> None:
+    # A bad escape in one element used to end the reading: the rest of the file became one dead letter
+    # ("larger than 1,000,000 bytes") and every post after it was lost.
+    template = json.loads((FIXTURES / "twitter_v1_pheme.json").read_text())[0]
+    elements = [json.dumps({**template, "id_str": str(n), "id": n}) for n in range(5)]
+    elements[1] = elements[1].replace('"text": "', '"text": "bad \\x escape, a ] and a } in it ', 1)
+    elements[3] = "tru"  # a broken bare value
+    path = tmp_path / "one-bad.json"
+    path.write_text("[" + ",\n".join(elements) + "]")
+    posts, letters = posts_and_letters(list(iter_posts(path, "auto", pseudo)))
+    assert [p.id for p in posts] == ["0", "2", "4"]
+    assert [letter.source for letter in letters] == [f"{path}#1", f"{path}#3"]
+    assert all("not valid JSON" in letter.reason for letter in letters)
+    assert letters[0].raw == elements[1] and letters[1].raw == "tru"
+
+
 def test_array_element_nested_beyond_the_decoder_fails_without_crashing(tmp_path: Path) -> None:
     element = json.dumps(json.loads((FIXTURES / "twitter_v1_pheme.json").read_text())[0])
     path = tmp_path / "deep.json"
