@@ -198,16 +198,32 @@ def read_csv(stream: IO[bytes], source: str, mapping: CsvMapping) -> Iterator[Ra
     header = next(csv.reader([header_line], delimiter=delimiter))
     columns = _Columns(header, mapping, source)
     zone = ZoneInfo(mapping.timezone)
-    # The physical lines of the row being read (one row may span lines), kept for its dead letter.
+    # The physical lines of the row being read (one row may span lines), kept for its dead letter, and lines
+    # to read again before the rest of the file (those a broken row swallowed).
     consumed: list[str] = []
+    again: list[str] = []
 
     def physical_lines() -> Iterator[str]:
-        for physical in text:
+        while True:
+            physical = again.pop(0) if again else text.readline()
+            if not physical:
+                return
             consumed.append(physical)
             yield physical
 
+    def _is_a_row(physical: str) -> bool:
+        cells = next(csv.reader([physical], delimiter=delimiter), [])
+        id_at, time_at = columns.index["id"], columns.index["created_at"]
+        if id_at is None or time_at is None or max(id_at, time_at) >= len(cells) or not cells[id_at]:
+            return False
+        try:  # _to_iso passes a value it cannot read on unchanged, for the parser to name
+            datetime.fromisoformat(_to_iso(cells[time_at].strip(), mapping.time_format, zone))
+        except ValueError:
+            return False
+        return True
+
     rows = csv.reader(physical_lines(), delimiter=delimiter)
-    line = 2
+    line = 2  # the line the next row starts on
     while True:
         try:
             row = next(rows)
@@ -215,14 +231,24 @@ def read_csv(stream: IO[bytes], source: str, mapping: CsvMapping) -> Iterator[Ra
             return
         except csv.Error as error:
             raise ParseError(f"{NAME}: {source}:{line}: {error}; the rest of the file was not read") from None
-        raw = _without_line_end("".join(consumed))
+        lines, raw = list(consumed), _without_line_end("".join(consumed))
         consumed.clear()
+        if len(lines) > 1 and (raw.count('"') % 2 or any(_is_a_row(x) for x in lines[1:])):
+            # A quote that never closes makes the csv module take the lines after it into one cell, up to
+            # the end of the file or the next quote, without an error. Such a row spans lines and has an odd
+            # number of quotes, or a line of it reads as a row of its own (an id and a valid time in their
+            # columns). Its own line is the dead letter; the lines it swallowed are read again as rows.
+            broken = {"csv_error": "a quote opened on this line is never closed"}
+            yield RawRecord(f"{source}:{line}", json.dumps(broken), NAME, raw=_without_line_end(lines[0]))
+            again[:0] = lines[1:]
+            line += 1
+            continue
         if row:
             native = _row_to_native(row, columns, mapping, zone)
             record_text = json.dumps(native, ensure_ascii=False, separators=(",", ":"))
             remember(record_text, native)
             yield RawRecord(f"{source}:{line}", record_text, NAME, raw=raw)
-        line = rows.line_num + 2  # line_num counts lines read so far, after the header
+        line += len(lines)
 
 
 def _without_line_end(row: str) -> str:
@@ -233,4 +259,6 @@ def _without_line_end(row: str) -> str:
 
 
 def parse(obj: dict[str, Any], pseudonymise: Pseudonymiser) -> Post:
+    if "csv_error" in obj:  # a row the reader found broken (see read_csv)
+        raise ParseError(f"{NAME}: {obj['csv_error']}")
     return jsonl.parse(obj, pseudonymise, fmt=NAME, time_hint=TIME_HINT)

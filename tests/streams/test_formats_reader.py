@@ -336,6 +336,26 @@ def test_tsv_without_times_takes_them_from_tweet_ids(tmp_path: Path) -> None:
     assert post.created_at == datetime(2020, 3, 19, 11, 37, 34, 243000, tzinfo=UTC)
 
 
+def test_a_csv_quote_that_never_closes_is_one_dead_letter_not_the_rest_of_the_file(tmp_path: Path) -> None:
+    # The csv module takes every line after an unclosed quote into one cell, without an error: the rows
+    # after it became the text of one post.
+    path = tmp_path / "quote.csv"
+    path.write_text(
+        "id,author,created_at,text\n"
+        "1,a,2024-07-15T14:00:00Z,eerste\n"
+        '2,b,2024-07-15T14:01:00Z,"tweede\n'
+        "3,c,2024-07-15T14:02:00Z,derde\n"
+        '4,d,2024-07-15T14:03:00Z,"vierde, met ""quotes"" en\neen tweede regel"\n'
+        "5,e,2024-07-15T14:04:00Z,vijfde\n"
+    )
+    posts, letters = posts_and_letters(list(iter_posts(path, "csv", pseudo)))
+    assert [p.id for p in posts] == ["1", "3", "4", "5"]
+    assert posts[2].text == 'vierde, met "quotes" en\neen tweede regel'  # a quoted cell may span lines
+    [letter] = letters
+    assert letter.source == f"{path}:3" and "never closed" in letter.reason
+    assert letter.raw == '2,b,2024-07-15T14:01:00Z,"tweede'
+
+
 def test_csv_row_that_is_not_utf8_fails_alone(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(
