@@ -185,6 +185,11 @@ class KafkaTarget:
         self._bus.close()
 
 
+# Answers that mean "not now" rather than "never": the service's 503 (the bus refused), and a proxy's bad
+# gateway or gateway timeout while the service restarts.
+RETRIED_STATUSES = frozenset({502, 503, 504})
+
+
 class HttpTarget:
     """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable or busy
     (503) and waiting as long as it asks when we send too fast (429 Retry-After). ``api_key`` is the
@@ -224,10 +229,11 @@ class HttpTarget:
                     # This is the service pacing us, not failing, so it uses up no retry.
                     time.sleep(_retry_after(response))
                     continue
-                if response.status_code != 503:
+                if response.status_code not in RETRIED_STATUSES:
                     response.raise_for_status()
                     return response.json()
-                problem = response.json().get("detail", "service unavailable")
+                # The service's own 503 says why in JSON; a proxy in front of it answers in HTML.
+                problem = f"HTTP {response.status_code}: {_detail(response)}"
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__}: {error}"
             if attempt == self._retries:
@@ -242,6 +248,14 @@ class HttpTarget:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "no JSON answer"
+    return str(body.get("detail", "service unavailable")) if isinstance(body, dict) else str(body)[:200]
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -84,3 +87,40 @@ def test_the_producer_waits_and_sends_a_refused_batch_again(slow_client: TestCli
     assert time.monotonic() - started >= 1  # two went through at once, the rest at two a second
     assert wait_for_total(slow_client, 5)["total"] == 5
     assert isinstance(slow_client, httpx.Client)
+
+
+class _FlakyProxy(BaseHTTPRequestHandler):
+    """A reverse proxy while the service behind it restarts: HTML 502 and 504 first, then the answer."""
+
+    answers: ClassVar[list[tuple[int, str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status, kind, body = type(self).answers.pop(0)
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_producer_retries_a_proxys_bad_gateway_and_gateway_timeout() -> None:
+    html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    _FlakyProxy.answers = [
+        (502, "text/html", html),
+        (504, "text/html", html),
+        (503, "text/html", html),
+        (200, "application/json", b'{"accepted": 1, "rejected": 0, "errors": []}'),
+    ]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = HttpTarget(f"http://127.0.0.1:{server.server_port}")
+        assert target.send([RawRecord("f.jsonl:1", native("p1"), "jsonl")]) == (1, 0)
+        assert _FlakyProxy.answers == []
+        target.close()
+    finally:
+        server.shutdown()
