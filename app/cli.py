@@ -400,7 +400,13 @@ def build_parser() -> argparse.ArgumentParser:
     pace = replay.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=60.0, help="event-time seconds per second (default 60)")
     pace.add_argument("--max", action="store_true", help="as fast as possible")
-    replay.add_argument("--csv-map", action="append", metavar="FIELD=COLUMN", help="CSV column mapping")
+    replay.add_argument(
+        "--csv-map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="CSV column mapping, e.g. text=tweet_text; for tweets add platform=twitter, so"
+        " a tweet gets the same key (twitter:<id>) as from a JSON export and is not stored twice",
+    )
     replay.add_argument("--api-url", help="the service, default SIGNAAL_API_URL (when Kafka is not set)")
     replay.set_defaults(run=_replay)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,19 @@ _PARSERS: dict[str, Callable[[dict[str, Any], Pseudonymiser], Post]] = {
 }
 
 
+# Longer than any platform's handles (Mastodon's user@domain: 30 + 1 + 253). Bounding them keeps a sealed
+# handle within what a post can carry (author_sealed), whether or not a reveal key is set.
+MAX_HANDLE_CHARS = 320
+
+
+def _bounded_handle(pseudonymise: Pseudonymiser, platform: str, handle: str) -> str:
+    if len(handle) > MAX_HANDLE_CHARS:
+        raise ParseError(
+            f"field 'author' is longer than {MAX_HANDLE_CHARS} characters; no platform's handles are"
+        )
+    return pseudonymise(platform, handle)
+
+
 def parse_record(
     record: RawRecord | str | dict[str, Any],
     fmt: str,
@@ -65,6 +79,7 @@ def parse_record(
 
         post = parse_record(record, fmt, remembering)
         return post.model_copy(update={"author_sealed": seal(handles[0])}) if handles else post
+    pseudonymise = partial(_bounded_handle, pseudonymise)
     check_format(fmt)
     if isinstance(record, RawRecord):
         fmt = record.fmt if fmt == AUTO else fmt

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streams.deadletter import DeadLetter
 from streams.formats import CsvMapping, ParseError, iter_posts, parse_record
 from streams.formats.decode import MAX_DEPTH
-from streams.post import MAX_TEXT_CHARS, Post, pseudonymise
+from streams.post import MAX_TEXT_CHARS, HandleSealer, Post, pseudonymise
 
 KEY = b"test-key-not-secret"
 pseudo = functools.partial(pseudonymise, key=KEY)
@@ -255,10 +256,12 @@ def assert_valid_post(post: Post) -> None:
     assert Post.model_validate_json(dumped) == post  # what goes on the bus comes back the same
 
 
-def outcome(text: str | dict[str, Any], fmt: str) -> Post | ParseError:
+def outcome(
+    text: str | dict[str, Any], fmt: str, seal: Callable[[str], str] | None = None
+) -> Post | ParseError:
     started = time.monotonic()
     try:
-        result: Post | ParseError = parse_record(text, fmt, pseudo)
+        result: Post | ParseError = parse_record(text, fmt, pseudo, seal)
     except ParseError as error:
         result = error
     assert time.monotonic() - started < SLOW_S
@@ -662,3 +665,14 @@ def test_posts_from_the_future_are_refused(ahead: timedelta) -> None:
 def test_a_post_a_little_ahead_of_this_clock_is_accepted() -> None:
     created_at = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     assert isinstance(outcome(_text_with("jsonl", created_at=created_at), "jsonl"), Post)
+
+
+def test_a_handle_longer_than_any_platforms_is_refused_sealed_or_not() -> None:
+    # Sealed, a 704-character handle outgrew author_sealed after the edge had said "accepted", and the
+    # service then dead-lettered the post as invalid.
+    sealer = HandleSealer(Fernet.generate_key())
+    for seal in (None, sealer.seal):
+        result = outcome(_text_with("jsonl", author="a" * 704), "jsonl", seal=seal)
+        assert isinstance(result, ParseError) and "longer than 320 characters" in str(result)
+    sealed = parse_record(_text_with("jsonl", author="a" * 320), "jsonl", pseudo, sealer.seal)
+    assert sealer.open(sealed.author_sealed or "") == "a" * 320
