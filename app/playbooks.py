@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from app.pipeline.alerts import Alert, AlertKind, Severity
 
@@ -25,6 +25,11 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[1] / "playbooks"
 
 class PlaybookError(ValueError):
     """A playbook file that cannot be used; the message names the file and the field."""
+
+
+# A word or phrase the detectors match: an empty one would match nearly everything (every post an
+# invitation, every alert a trigger's), so blank terms are refused.
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 class Lexicon(StrEnum):
@@ -48,7 +53,7 @@ class Trigger(BaseModel):
 
     detector: AlertKind
     min_severity: Severity = Severity.LOW
-    terms_any: tuple[str, ...] = Field(
+    terms_any: tuple[Term, ...] = Field(
         default=(),
         description="the alert's text (title, explanation, examples) has one of these; empty = any",
     )
@@ -134,7 +139,7 @@ class Playbook(BaseModel):
     title: Bilingual
     description: Bilingual
     triggers: Annotated[tuple[Trigger, ...], Field(min_length=1)]
-    lexicons: dict[Lexicon, tuple[str, ...]] = Field(default_factory=dict)
+    lexicons: dict[Lexicon, tuple[Term, ...]] = Field(default_factory=dict)
     detector_settings: dict[AlertKind, dict[str, Any]] = Field(
         default_factory=dict, description="overrides of a detector's thresholds; one playbook per setting"
     )
@@ -157,7 +162,9 @@ def _describe(error: ValidationError) -> str:
 def load_playbook(path: Path) -> Playbook:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
+    except UnicodeDecodeError as error:
+        raise PlaybookError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from error
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: a date YAML reads but cannot be, 2024-13-01
         raise PlaybookError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(data, dict):
         raise PlaybookError(f"{path}: a playbook is a mapping of fields, got {type(data).__name__}")
@@ -187,13 +194,45 @@ class PlaybookSet:
                         )
                     owner[kind, name] = playbook.id
                     self._settings.setdefault(kind, {})[name] = value
+        self._owner = owner
 
     @classmethod
     def load(cls, directory: Path = PLAYBOOK_DIR) -> PlaybookSet:
         files = sorted(directory.glob("*.yaml"))
         if not files:
             raise PlaybookError(f"no playbooks (*.yaml) in {directory}")
-        return cls(load_playbook(path) for path in files)
+        playbooks = cls(load_playbook(path) for path in files)
+        playbooks.check_settings(directory)
+        return playbooks
+
+    def check_settings(self, directory: Path = PLAYBOOK_DIR) -> None:
+        """Validate the merged ``detector_settings`` against each detector's own settings, at load time and
+        naming the file and field: a typo or a zero window would otherwise surface as a bare pydantic
+        error when the service builds its detectors."""
+        # Imported here: the detectors' modules import this one for its lexicons.
+        from app.pipeline.mobilisation import MobilisationSettings
+        from app.pipeline.rumours import RumourSettings
+        from app.pipeline.spikes import SpikeSettings
+
+        models: dict[AlertKind, type[BaseModel]] = {
+            AlertKind.SPIKE: SpikeSettings,
+            AlertKind.MOBILISATION: MobilisationSettings,
+            AlertKind.RUMOUR: RumourSettings,
+        }
+        for kind, values in self._settings.items():
+            model = models.get(kind)
+            if model is None:
+                continue
+            try:
+                model(**values)
+            except ValidationError as error:
+                problems = []
+                for problem in error.errors():
+                    name = str(problem["loc"][0]) if problem["loc"] else ""
+                    owner = self._owner.get((kind, name), "?")
+                    where = f"{directory / owner}.yaml: detector_settings.{kind.value}.{name}"
+                    problems.append(f"  {where}: {problem['msg']}")
+                raise PlaybookError("invalid detector settings\n" + "\n".join(problems)) from error
 
     def lexicon(self, name: Lexicon) -> tuple[str, ...]:
         words = {word.lower() for playbook in self.playbooks for word in playbook.lexicons.get(name, ())}

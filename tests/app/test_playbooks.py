@@ -64,6 +64,10 @@ def test_alerts_find_their_playbook() -> None:
         (lambda t: t + "calendar: [{name: x, date: 2024-04-27, every_year: '04-27'}]\n", "either 'date' or"),
         (lambda t: t + "colour: red\n", "colour"),
         (lambda t: t + "  - [unclosed\n", "not valid YAML"),
+        # An empty term matched nearly every post: ordinary posts started Project X calls.
+        (lambda t: t + "lexicons: {invitation: [kom allemaal, '']}\n", "lexicons.invitation.1"),
+        (lambda t: t.replace("{detector: spike}", "{detector: spike, terms_any: ['  ']}"), "terms_any.0"),
+        (lambda t: t + "calendar: [{name: x, date: 2024-13-01}]\n", "month must be in 1..12"),
     ],
 )
 def test_validation_errors_name_the_file_and_the_field(tmp_path: Path, change, message: str) -> None:
@@ -71,6 +75,30 @@ def test_validation_errors_name_the_file_and_the_field(tmp_path: Path, change, m
     with pytest.raises(PlaybookError) as error:
         load_playbook(path)
     assert str(path) in str(error.value)
+    assert message in str(error.value)
+
+
+def test_a_playbook_not_saved_as_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "cafe.yaml"
+    path.write_bytes((MINIMAL + "lexicons: {invitation: [café]}\n").encode("cp1252"))
+    with pytest.raises(PlaybookError, match=r"cafe\.yaml: not UTF-8"):
+        load_playbook(path)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("{spike: {window_minutes: 0}}", "greater than 0"), ("{rumour: {min_scor: 0.4}}", "xtra inputs")],
+)
+def test_detector_settings_are_checked_when_loaded_naming_file_and_field(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    # They were checked only when the service built its detectors, as a bare pydantic error.
+    _write(tmp_path, "ok", MINIMAL)
+    path = _write(tmp_path, "tuned", MINIMAL + f"detector_settings: {setting}\n")
+    with pytest.raises(PlaybookError) as error:
+        PlaybookSet.load(tmp_path)
+    kind, name = setting.strip("{}").split(": {")[0], setting.split("{")[2].split(":")[0]
+    assert f"{path}: detector_settings.{kind}.{name}" in str(error.value)
     assert message in str(error.value)
 
 
