@@ -210,8 +210,9 @@ class ConsumerWorker(threading.Thread):
             alerts = self._pipeline.detect(posts)
         except Exception:  # a detector's bug must not stop the others or the stream
             log.exception("the detectors failed on a batch of %d stored posts", len(posts))
-            return
+            alerts = []
         self._publish_until_done(alerts)
+        self._pipeline.count_detected(len(posts))
 
     def detecting(self) -> bool:
         """Whether stored posts are still waiting for, or in, the detectors."""

@@ -41,6 +41,9 @@ class PipelineStats:
     duplicates: int = 0
     rejected: int = 0
     alerts: int = 0
+    # Stored posts the detectors have seen and whose alert updates are stored: ``stored`` minus this is
+    # what is still on its way to the detectors.
+    detected: int = 0
     last_post_created_at: datetime | None = None
     last_stored_at: datetime | None = None
     ingest_lag_seconds: float | None = None
@@ -58,6 +61,7 @@ class PipelineStats:
                 "duplicates": self.duplicates,
                 "rejected": self.rejected,
                 "alert_updates": self.alerts,
+                "detected": self.detected,
                 "last_post_created_at": self.last_post_created_at,
                 "last_stored_at": self.last_stored_at,
                 "ingest_lag_seconds": self.ingest_lag_seconds,
@@ -147,6 +151,11 @@ class Pipeline:
         with self.stats.lock:
             self.stats.stage_seconds["detect"] += time.perf_counter() - started
         return alerts
+
+    def count_detected(self, posts: int) -> None:
+        """Stored posts that the detectors have seen, their alert updates stored and pushed."""
+        with self.stats.lock:
+            self.stats.detected += posts
 
     def publish_alerts(self, alerts: list[Alert]) -> None:
         """Store alert updates and push them on. Raises if storage fails; safe to call again with the same

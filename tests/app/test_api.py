@@ -26,9 +26,12 @@ def wait_for_total(
 
 
 def wait_until_processed(client: TestClient, received: int, timeout_s: float = 30) -> None:
-    """The pipeline counts a batch after its alerts are saved."""
+    """Until the pipeline has stored ``received`` posts and the detectors have seen them all."""
     deadline = time.monotonic() + timeout_s
-    while client.get("/api/status").json()["pipeline"]["received"] < received:
+    while True:
+        pipeline = client.get("/api/status").json()["pipeline"]
+        if pipeline["received"] >= received and pipeline["detected"] >= pipeline["stored"]:
+            return
         assert time.monotonic() < deadline, "pipeline did not finish"
         time.sleep(0.05)
 

@@ -348,6 +348,9 @@ class SlowDetectors:
             raise ConnectionError("database unreachable")
         self.published.append(alerts)
 
+    def count_detected(self, posts: int) -> None:
+        pass
+
 
 def _run_until(worker: ConsumerWorker, done: Callable[[], bool], what: str) -> None:
     worker.start()
