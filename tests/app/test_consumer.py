@@ -97,6 +97,9 @@ class NoDetectors:
     def publish_alerts(self, alerts: list[object]) -> None:
         pass
 
+    def count_detected(self, posts: int) -> None:
+        pass
+
 
 class StorageDownOnce(NoDetectors):
     """Fails the first batch (storage down, long enough for the member to be dropped), then works."""

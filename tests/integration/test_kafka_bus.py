@@ -177,6 +177,9 @@ class _StorageDownFor:
     def publish_alerts(self, alerts: list[object]) -> None:
         pass
 
+    def count_detected(self, posts: int) -> None:
+        pass
+
 
 def test_the_worker_rejoins_after_storage_was_down_longer_than_max_poll_interval(
     kafka_bootstrap: str, topic: str
