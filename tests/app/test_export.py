@@ -69,20 +69,9 @@ def test_csv_zip_holds_a_table_each_and_a_readme(dossier: Dossier, tmp_path: Pat
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         readme = archive.read("README.txt").decode("utf-8")
-    assert names >= {
-        "README.txt",
-        "incident.csv",
-        "alerts.csv",
-        "alert_revisions.csv",
-        "cases.csv",
-        "case_notes.csv",
-        "case_history.csv",
-        "entries.csv",
-        "posts.csv",
-        "volume.csv",
-        "audit.csv",
-        "timeline.csv",
-    }
+    assert names >= {"README.txt", "incident.csv", "alerts.csv", "alert_revisions.csv", "cases.csv",
+                     "case_notes.csv", "case_history.csv", "entries.csv", "posts.csv", "volume.csv",
+                     "audit.csv", "timeline.csv"}
     assert "apostrophe" in readme
     entries = _table(path, "entries.csv")
     assert len(entries) == len(dossier.entries)  # one row per version
