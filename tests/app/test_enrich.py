@@ -4,11 +4,8 @@ without everyday words that happen to be villages."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -17,6 +14,7 @@ from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.language import LANGUAGES, MIN_CONFIDENCE, LanguageGuesser
 from streams.post import Post
 from streams.scenarios import projectx
+from tests.scripted_http import Answer, scripted_server
 
 SAMPLES = {
     "nl": "Er is een grote brand bij de fabriek, de brandweer is met veel wagens ter plaatse",
@@ -95,35 +93,11 @@ def test_the_area_is_the_first_place_named_not_a_village_called_brand(enricher: 
     assert enricher(_post("Brand in Zwolle en Deventer")).area == "Zwolle"
 
 
-class _Nominatim(BaseHTTPRequestHandler):
-    """A local stand-in for a self-hosted Nominatim: fails while ``failing`` is set, else finds Haren."""
-
-    failing: ClassVar[bool] = True
-    asked: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).asked.append(self.path)
-        if type(self).failing:
-            self.send_response(503)
-            self.end_headers()
-            return
-        body = json.dumps([{"lat": "53.17", "lon": "6.6", "display_name": "Haren, Groningen"}]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_failing_geocoder_neither_stops_posts_nor_is_asked_for_each() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Nominatim)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        geocode = nominatim_geocoder(f"http://127.0.0.1:{server.server_port}", pause_s=0.5)
-        enricher = Enricher(geocode=geocode)
+    found = json.dumps([{"lat": "53.17", "lon": "6.6", "display_name": "Haren, Groningen"}]).encode()
+    down = Answer(503, "text/plain", b"down")
+    with scripted_server(down, Answer(200, "application/json", found)) as nominatim:
+        enricher = Enricher(geocode=nominatim_geocoder(nominatim.url, pause_s=0.5))
         post = Post(
             platform="x",
             id="1",
@@ -134,10 +108,7 @@ def test_a_failing_geocoder_neither_stops_posts_nor_is_asked_for_each() -> None:
         )
         # Down: no area, no exception, and the posts after the failure do not ask it again.
         assert [enricher(post).area for _ in range(3)] == [None, None, None]
-        assert len(_Nominatim.asked) == 1
-        _Nominatim.failing = False
+        assert len(nominatim.requests) == 1
         time.sleep(0.6)
         assert enricher(post).area == "Haren"
-        assert len(_Nominatim.asked) == 2
-    finally:
-        server.shutdown()
+        assert len(nominatim.requests) == 2

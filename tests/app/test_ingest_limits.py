@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import httpx
 import pytest
@@ -19,6 +16,7 @@ from app.main import create_app
 from streams.formats import RawRecord
 from streams.replay import HttpTarget
 from tests.app.test_api import native, wait_for_total
+from tests.scripted_http import Answer, scripted_server
 
 
 class Clock:
@@ -89,38 +87,12 @@ def test_the_producer_waits_and_sends_a_refused_batch_again(slow_client: TestCli
     assert isinstance(slow_client, httpx.Client)
 
 
-class _FlakyProxy(BaseHTTPRequestHandler):
-    """A reverse proxy while the service behind it restarts: HTML 502 and 504 first, then the answer."""
-
-    answers: ClassVar[list[tuple[int, str, bytes]]] = []
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        status, kind, body = type(self).answers.pop(0)
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_the_producer_retries_a_proxys_bad_gateway_and_gateway_timeout() -> None:
-    html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-    _FlakyProxy.answers = [
-        (502, "text/html", html),
-        (504, "text/html", html),
-        (503, "text/html", html),
-        (200, "application/json", b'{"accepted": 1, "rejected": 0, "errors": []}'),
-    ]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyProxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        target = HttpTarget(f"http://127.0.0.1:{server.server_port}")
+    html = b"<html><body><h1>Bad Gateway</h1></body></html>"
+    answers = [Answer(status, "text/html", html) for status in (502, 504, 503)]
+    accepted = Answer(200, "application/json", b'{"accepted": 1, "rejected": 0, "errors": []}')
+    with scripted_server(*answers, accepted) as proxy:
+        target = HttpTarget(proxy.url)
         assert target.send([RawRecord("f.jsonl:1", native("p1"), "jsonl")]) == (1, 0)
-        assert _FlakyProxy.answers == []
+        assert len(proxy.requests) == 4
         target.close()
-    finally:
-        server.shutdown()
