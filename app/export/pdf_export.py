@@ -122,6 +122,11 @@ def fonts() -> tuple[str, str, bool]:
 
 
 MAX_PDF_POSTS = 200
+# A table row must fit on one page, or reportlab refuses the whole document (LayoutError): a post may hold
+# 25,000 characters and a case note 5,000. Longer cell texts are shortened here; the JSON and CSV exports
+# keep them whole.
+MAX_CELL_CHARS = 1_200
+MAX_CELL_LINES = 24
 
 
 def esc(text: object, limit: int | None = None) -> str:
@@ -179,7 +184,9 @@ def table(
     """Rows of plain strings (escaped here) or flowables; the first row is the header when ``header``."""
     cells = [
         [
-            c if isinstance(c, Flowable) else para(esc(c), "cellbold" if header and i == 0 else "cell")
+            c
+            if isinstance(c, Flowable)
+            else para(esc(fit_cell(str(c))), "cellbold" if header and i == 0 else "cell")
             for c in row
         ]
         for i, row in enumerate(rows)
@@ -199,6 +206,15 @@ def table(
         commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f8fa")]))
     shown.setStyle(TableStyle(commands))
     return shown
+
+
+def fit_cell(text: str) -> str:
+    """The text, or its first MAX_CELL_LINES lines and MAX_CELL_CHARS characters and a note that says so."""
+    lines = text.splitlines()
+    if len(text) <= MAX_CELL_CHARS and len(lines) <= MAX_CELL_LINES:
+        return text
+    kept = "\n".join(lines[:MAX_CELL_LINES])[:MAX_CELL_CHARS].rstrip()
+    return f"{kept} … [shortened from {len(text):,} characters: the JSON and CSV exports have the whole text]"
 
 
 def cols(*fractions: float) -> list[float]:
