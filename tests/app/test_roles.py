@@ -254,3 +254,25 @@ def test_production_mode_refuses_development_secrets(tmp_path: Path) -> None:
         pass
     assert "SIGNAAL_PSEUDONYM_KEY" in str(refused.value)
     assert settings.auth_required
+
+
+def test_an_open_live_feed_ends_when_its_account_is_disabled(
+    client: TestClient, credentials: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The socket checked the account only when it opened: a disabled wall screen kept receiving briefings.
+    from starlette.websockets import WebSocketDisconnect
+
+    from app.api import live
+
+    monkeypatch.setattr(live, "RECHECK_S", 0.2)
+    accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    accounts.add_user("temp-wall", PASSWORD, ["wall"], actor="test")
+    response = client.post("/api/auth/token", data={"username": "temp-wall", "password": PASSWORD})
+    token = response.json()["access_token"]
+    with client.websocket_connect(f"/ws/live?token={token}") as websocket:
+        assert websocket.receive_json()["type"] == "hello"
+        disabled = client.patch("/api/users/temp-wall", json={"active": False}, headers=credentials["admin"])
+        assert disabled.status_code == 200
+        with pytest.raises(WebSocketDisconnect) as closed:
+            websocket.receive_json()
+        assert closed.value.code == 1008
