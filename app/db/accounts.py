@@ -85,6 +85,9 @@ class Accounts:
                 row.roles = _check_roles(roles, people=True)
                 detail["roles"] = row.roles
             if active is not None:
+                if row.active and not active:
+                    # Disabling is how a stolen token is stopped: re-enabling must not bring it back.
+                    row.token_generation += 1
                 row.active = active
                 detail["active"] = active
             if password is not None:

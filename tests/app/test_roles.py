@@ -186,10 +186,11 @@ def test_roles_come_from_the_account_not_the_token(
     token = client.post("/api/auth/token", data={"username": "temp-adviser", "password": PASSWORD}).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert client.get("/api/posts", headers=headers).status_code == 200
+    accounts.change_user("temp-adviser", "test", roles=["wall"])
+    assert client.post("/api/rumours/rumour:x/notes", json={"text": "x"}, headers=headers).status_code == 403
+    assert client.get("/api/posts", headers=headers).status_code == 200
     accounts.change_user("temp-adviser", "test", active=False)
     assert client.get("/api/posts", headers=headers).status_code == 401
-    accounts.change_user("temp-adviser", "test", active=True, roles=["wall"])
-    assert client.post("/api/rumours/rumour:x/notes", json={"text": "x"}, headers=headers).status_code == 403
 
 
 def test_a_password_change_ends_the_tokens_issued_before_it(
@@ -218,12 +219,18 @@ def test_a_password_change_ends_the_tokens_issued_before_it(
         ws.receive_json()
     after = sign_in(new_password)
     assert client.get("/api/posts", headers=after).status_code == 200
-    # Changing roles or deactivating and reactivating is no password change: tokens stay (roles come from
-    # the account, see above); a reset by an admin from the command line is one (same path as here).
+    # Changing roles keeps tokens (roles come from the account, see above); a reset by an admin from the
+    # command line ends them (same path as here), and so does disabling: re-enabling the account does not
+    # bring back a token that was stolen, which is what disabling was for.
     accounts.change_user("temp-changer", "test", roles=["wall"])
     assert client.get("/api/posts", headers=after).status_code == 200
     accounts.change_user("temp-changer", "test", password=PASSWORD)
     assert client.get("/api/posts", headers=after).status_code == 401
+    again = sign_in(PASSWORD)
+    accounts.change_user("temp-changer", "test", active=False)
+    accounts.change_user("temp-changer", "test", active=True)
+    assert client.get("/api/posts", headers=again).status_code == 401
+    assert client.get("/api/posts", headers=sign_in(PASSWORD)).status_code == 200
 
 
 def test_the_live_feed_needs_a_reader(client: TestClient, credentials: dict[str, dict[str, str]]) -> None:
