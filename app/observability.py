@@ -8,6 +8,7 @@ and the global registry would refuse the second one's metrics.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -116,6 +117,23 @@ def install_metrics(app: FastAPI, token: SecretStr | None = None) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:token|access_token)=)[^&\s\"']+")
+
+
+class HideTokens(logging.Filter):
+    """Browsers put the live feed's token in its URL (``/ws/live?token=``), and uvicorn logs that URL when
+    a socket opens or is refused: whoever reads the logs would get working credentials."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "token=" in a for a in record.args):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[hidden]", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1[hidden]", record.msg)
+        return True
+
+
 def configure_logging(level: int, json_logs: bool) -> None:
     """Text for people at a terminal; one JSON object per line for log collectors (``SIGNAAL_LOG_FORMAT``)."""
     handler = logging.StreamHandler()
@@ -130,6 +148,7 @@ def configure_logging(level: int, json_logs: bool) -> None:
         )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(HideTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

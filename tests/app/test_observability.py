@@ -87,6 +87,19 @@ def test_json_logs_are_one_object_per_line(capsys: pytest.CaptureFixture[str]) -
     )
 
 
+def test_tokens_in_logged_urls_are_hidden(capsys: pytest.CaptureFixture[str]) -> None:
+    # uvicorn logs a WebSocket's path with its query when the socket opens or is refused.
+    configure_logging(logging.INFO, json_logs=False)
+    secret = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3YWxsIn0.c2lnbmF0dXJl"
+    logging.getLogger("uvicorn.error").info(
+        '%s - "WebSocket %s" [accepted]', "1.2.3.4", f"/ws/live?token={secret}"
+    )
+    logging.getLogger("signaal.test").warning(f"opened /ws/live?x=1&token={secret}&y=2")
+    output = capsys.readouterr().err
+    assert secret not in output
+    assert "/ws/live?token=[hidden]" in output and "&token=[hidden]&y=2" in output
+
+
 METRICS_TOKEN = "a-scrape-token-for-prometheus-only"
 
 
