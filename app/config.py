@@ -191,6 +191,12 @@ class UnsafeSettings(RuntimeError):
 
 def check_for_production(settings: Settings) -> None:
     if settings.environment != "production":
+        if settings.auth_required and settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            # Sign-in on, but anyone who has read this source can sign their own admin token.
+            log.warning(
+                "sign-in is required but SIGNAAL_JWT_SECRET is the public development secret: anyone can "
+                "forge tokens; set a secret of 32+ characters (production mode refuses to start without one)"
+            )
         return
     if problems := settings.production_problems():
         raise UnsafeSettings("refusing to start in production mode:\n  - " + "\n  - ".join(problems))

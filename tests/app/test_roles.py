@@ -263,6 +263,23 @@ def test_production_mode_refuses_development_secrets(tmp_path: Path) -> None:
     assert settings.auth_required
 
 
+def test_sign_in_with_the_public_development_secret_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Outside production the checks are lowered by design; with sign-in on, a forgeable token is not.
+    from app.config import check_for_production
+
+    base = {"database_url": f"sqlite:///{tmp_path / 'dev.db'}", "_env_file": None}
+    with caplog.at_level("WARNING"):
+        check_for_production(Settings(**base, auth=True))
+    assert "anyone can forge tokens" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        check_for_production(Settings(**base, auth=True, jwt_secret="a" * 40))
+        check_for_production(Settings(**base, auth=False))
+    assert "forge" not in caplog.text
+
+
 def test_an_open_live_feed_ends_when_its_account_is_disabled(
     client: TestClient, credentials: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
