@@ -441,8 +441,23 @@ class RoomStore:
         new_id = f"manual:{uuid.uuid4().hex[:12]}"
 
         def apply(session: Session, row: RumourCaseRow) -> dict[str, Any]:
-            row.removed_keys = sorted(set(row.removed_keys) | set(split.post_keys))
-            row.added_keys = [k for k in row.added_keys if k not in set(split.post_keys)]
+            parts = [row, *session.scalars(select(RumourCaseRow).where(RumourCaseRow.merged_into == case_id))]
+            alerts = [self._alert(session, part.alert_id) for part in parts]
+            for key in split.post_keys:
+                # Out of the part of the case that holds it (a merged case's post leaves that case).
+                for part, alert in zip(parts, alerts, strict=True):
+                    if key in part.added_keys:
+                        part.added_keys = [k for k in part.added_keys if k != key]
+                    elif alert is not None and key in alert.member_ids and key not in part.removed_keys:
+                        part.removed_keys = sorted({*part.removed_keys, key})
+                    else:
+                        continue
+                    if part is not row:
+                        part.version += 1
+                    break
+                else:
+                    # Splitting another case's post off this one made it count in both.
+                    raise Invalid(f"{key} is not in this case; split it off the case that holds it")
             self._new_manual_case(
                 session, new_id, split.post_keys, split.claim, actor, {"split_from": case_id}
             )
@@ -483,14 +498,25 @@ class RoomStore:
         def apply(session: Session, row: RumourCaseRow) -> dict[str, Any]:
             if not self._posts(session, [flag.post_key]):
                 raise NotFound(f"no stored post {flag.post_key!r}")
-            if flag.post_key in row.removed_keys:  # split off earlier: it comes back as the member it was
-                row.removed_keys = [k for k in row.removed_keys if k != flag.post_key]
-                return {}
             alert = self._alert(session, row.alert_id)
-            if flag.post_key in row.added_keys or (alert is not None and flag.post_key in alert.member_ids):
+            detector_member = alert is not None and flag.post_key in alert.member_ids
+            if flag.post_key in row.removed_keys:  # split off earlier: it comes back
+                row.removed_keys = [k for k in row.removed_keys if k != flag.post_key]
+                if not detector_member:  # a post added by hand was dropped from added_keys by the split
+                    row.added_keys = [*row.added_keys, flag.post_key]
+            elif flag.post_key in row.added_keys or detector_member:
                 raise Invalid(f"{flag.post_key} is already in this case")
-            row.added_keys = [*row.added_keys, flag.post_key]
-            return {}
+            else:
+                row.added_keys = [*row.added_keys, flag.post_key]
+            # A post is in one case at a time: another case that holds it by hand (the one it was split
+            # into, say) lets it go, or it would count in both.
+            moved_from = []
+            for other in session.scalars(select(RumourCaseRow).where(RumourCaseRow.case_id != row.case_id)):
+                if flag.post_key in other.added_keys and other.merged_into != row.case_id:
+                    other.added_keys = [k for k in other.added_keys if k != flag.post_key]
+                    other.version += 1
+                    moved_from.append(other.case_id)
+            return {"moved_from": moved_from} if moved_from else {}
 
         return self._changed(flag.case_id, actor, None, "flag", {"post_key": flag.post_key}, apply)
 
@@ -846,8 +872,9 @@ def _assemble_case(
 ) -> RumourCase:
     """One case from what :meth:`RoomStore._build_cases` read: its own and its merged cases' alerts and rows,
     and the posts added by hand (``posts`` may hold other cases' posts too)."""
-    added = {k for _, r in parts if r for k in r.added_keys}
-    removed = {k for _, r in parts if r for k in r.removed_keys}
+    # Each part's removals apply to its own posts only: a post split off case A into case C and C merged back
+    # into A is A's again through C, and A's removal must not hide it.
+    added = {k for _, r in parts if r for k in r.added_keys if k not in r.removed_keys}
     # In the order the posts were read, as when each case looked up its own added posts.
     added_posts = {k: p for k, p in posts.items() if k in added}
 
@@ -858,9 +885,10 @@ def _assemble_case(
     lasts: list[datetime] = []
     severity = None
     area = None
-    for part_alert, _ in parts:
+    for part_alert, part_row in parts:
         if part_alert is None:
             continue
+        removed = set(part_row.removed_keys) if part_row else set()
         post_count += part_alert.post_count - len(removed.intersection(part_alert.member_ids))
         stance_mix.update(part_alert.details.get("stance", {}))
         examples.extend(e for e in part_alert.examples if e.key not in removed)
@@ -870,8 +898,6 @@ def _assemble_case(
             severity = part_alert.severity
         area = area or part_alert.area
     for post in added_posts.values():
-        if post.key in removed:
-            continue
         post_count += 1
         stance_mix[stance(post.text)] += 1
         examples.append(Example.of(post))

@@ -182,6 +182,43 @@ def test_merge_split_and_flag_by_hand(client: TestClient) -> None:
     assert client.get("/api/rumours").json()["total"] == 3
 
 
+def test_split_merge_back_and_flag_back_keep_each_post_in_one_case(client: TestClient) -> None:
+    ingest(client, [(str(i), i, f"post {i} over de brug in Haren") for i in range(1, 9)])
+    save(client, rumour("rumour:a", ["1", "2", "3", "4"]), rumour("rumour:b", ["5", "6"], minutes=3))
+
+    def count(case_id: str) -> int:
+        return client.get(f"/api/rumours/{case_id}").json()["post_count"]
+
+    # Split off and merged back: the posts are the case's again (they vanished from every view).
+    split = client.post("/api/rumours/rumour:a/split", json={"post_keys": ["scenario:2", "scenario:3"]})
+    c = split.json()["case_id"]
+    assert (count("rumour:a"), count(c)) == (2, 2)
+    assert client.post("/api/rumours/rumour:a/merge", json={"other": c}).status_code == 200
+    assert count("rumour:a") == 4
+    # Only a case's own posts can be split off it (b's post was then counted in two cases).
+    refused = client.post("/api/rumours/rumour:a/split", json={"post_keys": ["scenario:5"]})
+    assert refused.status_code == 422 and "not in this case" in refused.text
+    # A post split off a merged-in case leaves that case.
+    again = client.post("/api/rumours/rumour:a/split", json={"post_keys": ["scenario:3"]}).json()["case_id"]
+    assert (count("rumour:a"), count(again)) == (3, 1)
+    # Flagged back, a post leaves the case it was split into, whether the detector or a person put it in.
+    hand = client.post("/api/rumours", json={"post_key": "scenario:7", "case_id": "rumour:b"}).json()
+    assert hand["post_count"] == 3
+    moved = client.post("/api/rumours/rumour:b/split", json={"post_keys": ["scenario:7", "scenario:5"]})
+    moved_id = moved.json()["case_id"]
+    assert (count("rumour:b"), count(moved_id)) == (1, 2)
+    for key in ("scenario:7", "scenario:5"):
+        assert client.post("/api/rumours", json={"post_key": key, "case_id": "rumour:b"}).status_code == 201
+    assert (count("rumour:b"), count(moved_id)) == (3, 0)
+    assert (
+        client.post("/api/rumours", json={"post_key": "scenario:3", "case_id": "rumour:a"}).json()[
+            "post_count"
+        ]
+        == 4
+    )
+    assert count(again) == 0
+
+
 def test_an_incident_goes_through_analyse_advise_act_evaluate(client: TestClient) -> None:
     incident = client.post("/api/incidents", json={"title": "Project X Haren", "area": "Haren"}).json()
     incident_id = incident["incident_id"]
