@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         validation_alias="SIGNAAL_INGEST_BURST",
         description="requests a client may send at once",
     )
+    sign_in_rate: float = Field(
+        default=0.2,
+        ge=0,
+        validation_alias="SIGNAAL_SIGN_IN_RATE",
+        description="sign-in attempts per second per account (0.2: 12 a minute), against password guessing"
+        " and argon2's 64 MiB per attempt; 0 = no limit",
+    )
+    sign_in_burst: int = Field(
+        default=10,
+        ge=1,
+        validation_alias="SIGNAAL_SIGN_IN_BURST",
+        description="attempts on one account at once",
+    )
     playbook_dir: Path = Field(default=REPO_ROOT / "playbooks", validation_alias="SIGNAAL_PLAYBOOK_DIR")
     data_dir: Path = Field(default=REPO_ROOT.parent / "shared" / "data", validation_alias="SIGNAAL_DATA_DIR")
     environment: Literal["development", "production"] = Field(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from app.api.limits import check_sign_in_rate
 from app.deps import Admin, CurrentUser, ServicesDep
 from app.security import issue_token
 
@@ -64,10 +65,16 @@ class ApiKeyOut(BaseModel):
 
 
 @router.post("/auth/token", response_model=Token)
-async def sign_in(form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep) -> Token:
-    """OAuth2 password flow: username and password in, a bearer token out."""
+async def sign_in(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], services: ServicesDep
+) -> Token:
+    """OAuth2 password flow: username and password in, a bearer token out. Attempts per account are limited
+    (``SIGNAAL_SIGN_IN_RATE``, ``SIGNAAL_SIGN_IN_BURST``: 10 at once, then 12 a minute)."""
     if not services.settings.auth_required:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "authentication is off (development mode)")
+    check_sign_in_rate(
+        request, form.username, services.settings.sign_in_rate, services.settings.sign_in_burst
+    )
     account = await run_in_threadpool(services.accounts.authenticate, form.username, form.password)
     if account is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password, or account inactive")

@@ -70,3 +70,29 @@ def check_ingest_rate(request: Request, user: User, rate: float, burst: int) -> 
             " accepted, send it again after Retry-After seconds",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
+
+
+# All sign-in attempts together, whatever the account: a spray of made-up usernames passes the per-account
+# limit, and each attempt holds argon2's 64 MiB while it runs. A crisis room's staff sign in far slower.
+SIGN_IN_TOTAL_RATE = 5.0
+SIGN_IN_TOTAL_BURST = 20
+
+
+def check_sign_in_rate(request: Request, username: str, rate: float, burst: int) -> None:
+    """Raise 429 with Retry-After when this account is tried too often, or sign-ins come too fast overall.
+
+    Per account, not per address: the dashboard signs its users in from its own address, so a limit per
+    address would be one limit for the whole crisis room.
+    """
+    state = request.app.state
+    buckets: TokenBuckets | None = getattr(state, "sign_in_buckets", None)
+    if buckets is None or (buckets.rate, buckets.burst) != (rate, max(1, burst)):
+        buckets = state.sign_in_buckets = TokenBuckets(rate, burst)
+        state.sign_in_total = TokenBuckets(SIGN_IN_TOTAL_RATE if rate > 0 else 0, SIGN_IN_TOTAL_BURST)
+    wait = max(buckets.take(username.strip().lower()), state.sign_in_total.take("all"))
+    if wait > 0:
+        raise HTTPException(
+            429,
+            "too many sign-in attempts; try again after Retry-After seconds",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )

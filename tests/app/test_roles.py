@@ -100,6 +100,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         kafka_bootstrap_servers=None,
         auth=True,
         jwt_secret=SECRET,
+        sign_in_rate=0,  # these tests sign in dozens of times from one address; the limit has its own test
         _env_file=None,
     )
     with TestClient(create_app(settings)) as client:
@@ -300,3 +301,26 @@ def test_an_open_live_feed_ends_when_its_account_is_disabled(
         with pytest.raises(WebSocketDisconnect) as closed:
             websocket.receive_json()
         assert closed.value.code == 1008
+
+
+def test_sign_in_attempts_per_account_are_limited(tmp_path: Path) -> None:
+    # Unlimited, password guessing was free, and each attempt costs argon2 64 MiB.
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'limit.db'}",
+        kafka_bootstrap_servers=None,
+        auth=True,
+        jwt_secret=SECRET,
+        sign_in_burst=3,
+        _env_file=None,
+    )
+    with TestClient(create_app(settings)) as client:
+        accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+        accounts.add_user("guessed", PASSWORD, ["wall"], actor="test")
+        for n in range(3):
+            guess = {"username": "guessed", "password": f"guess {n}"}
+            assert client.post("/api/auth/token", data=guess).status_code == 401
+        refused = client.post("/api/auth/token", data={"username": "guessed", "password": PASSWORD})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        # Per account: the dashboard signs everyone in from one address, and the others still get in.
+        accounts.add_user("colleague", PASSWORD, ["wall"], actor="test")
+        assert client.post("/api/auth/token", data={"username": "colleague", "password": PASSWORD}).is_success
