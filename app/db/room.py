@@ -403,7 +403,8 @@ class RoomStore:
 
         def apply(session: Session, row: RumourCaseRow) -> dict[str, Any]:
             previous = row.owner
-            if previous and new_owner and previous != new_owner and previous != actor and not change.force:
+            # Taking over or releasing someone else's case is done explicitly (force), after talking.
+            if previous and previous != new_owner and previous != actor and not change.force:
                 raise Conflict(f"{previous} is on this case; take it over explicitly (force) after talking")
             row.owner = new_owner
             return {"from": previous}

@@ -144,6 +144,13 @@ def test_owner_is_not_taken_over_silently(client: TestClient) -> None:
     assert forced["owner"] == "local"
     released = client.post("/api/rumours/rumour:b/owner", json={"owner": None}).json()
     assert released["owner"] is None
+    # Nor is someone else's case released without saying so.
+    client.post("/api/rumours/rumour:b/owner", json={"owner": "alice"})
+    assert client.post("/api/rumours/rumour:b/owner", json={"owner": None}).status_code == 409
+    assert (
+        client.post("/api/rumours/rumour:b/owner", json={"owner": None, "force": True}).json()["owner"]
+        is None
+    )
 
 
 def test_merge_split_and_flag_by_hand(client: TestClient) -> None:
