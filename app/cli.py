@@ -238,12 +238,15 @@ def _token(args: argparse.Namespace) -> int:
     from app.security import issue_token
 
     settings = get_settings()
-    account = _accounts().active_account(args.name)
+    accounts = _accounts()
+    account = accounts.active_account(args.name)
     if account is None:
         raise SystemExit(f"signaal token: no active account {args.name!r}")
     secret = settings.jwt_secret.get_secret_value()
     lifetime = timedelta(hours=args.hours)
-    print(issue_token(secret, args.name, account.roles, lifetime, account.token_generation))
+    token = issue_token(secret, args.name, account.roles, lifetime, account.token_generation)
+    accounts.record_token_issued(args.name, _operator(), args.hours)
+    print(token)
     return 0
 
 

@@ -146,6 +146,12 @@ class Accounts:
             raise Conflict(f"an API key named {name!r} exists") from None
         return key
 
+    def record_token_issued(self, username: str, actor: str, hours: float) -> None:
+        """A token made outside sign-in (``signaal token``, for a wall display) is a credential handed out:
+        the audit trail says who made it, for whom and for how long."""
+        with AuditedTransaction(self._sessions) as session:
+            audit.append(session, actor, "token issued", f"user:{username}", {"hours": hours})
+
     def revoke_api_key(self, name: str, actor: str) -> None:
         with AuditedTransaction(self._sessions) as session:
             row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name))

@@ -63,6 +63,9 @@ def test_accounts_made_on_the_command_line_work_in_the_service(
         wall = {"Authorization": f"Bearer {wall_token}"}
         assert client.get("/api/posts", headers=wall).status_code == 200
         assert client.post("/api/briefing", json={}, headers=wall).status_code == 403
+        room = client.app.state.services.room.room  # type: ignore[attr-defined]
+        [issued] = room.audit_for(["user:wand"], actions=["token issued"])
+        assert issued.detail == {"hours": 1.0}
 
     run(monkeypatch, capsys, "users", "set", "wand", "--no-active")
     run(monkeypatch, capsys, "apikey", "revoke", "feeder")
