@@ -316,13 +316,14 @@ def _detail_pane() -> html.Section:
     )
 
 
-def layout(**_query: str) -> html.Div:
+def layout(case: str | None = None, **_query: str) -> html.Div:
+    """``?case=<id>`` (the incident page's links) opens that case."""
     return html.Div(
         className="rumours",
         children=[
             dcc.Interval(id="rb-tick", interval=POLL_MS),
             dcc.Store(id="rb-adviser", storage_type="local"),
-            dcc.Store(id="rb-selected"),
+            dcc.Store(id="rb-selected", data=case or None),
             dcc.Store(id="rb-bump", data=0),
             dcc.Store(id="rb-board-sig"),
             dcc.Store(id="rb-index", data=[]),
@@ -437,9 +438,17 @@ def save_name(_clicks: int | None, _submit: int | None, value: str | None) -> An
     Input("rb-adviser", "data"),
     Input("rb-selected", "data"),
     State("rb-board-sig", "data"),
+    State("rb-d-shown", "data"),
 )
 def render_board(
-    _tick: Any, bump: Any, status: Any, closed: Any, adviser: Any, selected: Any, shown: Any
+    _tick: Any,
+    bump: Any,
+    status: Any,
+    closed: Any,
+    adviser: Any,
+    selected: Any,
+    shown: Any,
+    detail_shown: Any = None,
 ) -> tuple[Any, ...]:
     status = status if status in rc.STATUSES else None
     show_closed = bool(closed) or status == "closed"
@@ -451,7 +460,7 @@ def render_board(
         return no_update, no_update, no_update, note
     cases = [c for c in page.get("items") or [] if isinstance(c, dict) and c.get("case_id")]
     me = _me(adviser)
-    chosen = selected if isinstance(selected, str) else (cases[0]["case_id"] if cases else None)
+    chosen = _case_to_show(selected, detail_shown, [{"case_id": c["case_id"]} for c in cases])
     total = int(page.get("total") or 0)
     count = f"{total:,} case{'s' if total != 1 else ''}" + (
         f", newest {MAX_CARDS} shown" if total > MAX_CARDS else ""
@@ -606,6 +615,20 @@ def detail_outputs(
     }
 
 
+def _case_to_show(selected: Any, shown: Any, index: list[dict[str, Any]]) -> str | None:
+    """The case picked, else the one already open while it is still listed, else the first card.
+
+    Falling back to the first card on every refresh switched the open case under an adviser who was typing
+    a note or an answer (the list reorders as cases grow), and the action was then saved on that case.
+    """
+    if isinstance(selected, str) and selected:
+        return selected
+    open_case = shown.get("case_id") if isinstance(shown, dict) else None
+    if open_case and any(c.get("case_id") == open_case for c in index):
+        return str(open_case)
+    return index[0]["case_id"] if index else None
+
+
 @callback(
     *[Output(i, p) for i, p in DETAIL_OUTPUTS],
     Input("rb-index", "data"),
@@ -620,7 +643,7 @@ def render_detail(
     index: Any, selected: Any, bump: Any, adviser: Any, _tick: Any, shown: Any
 ) -> tuple[Any, ...]:
     index = index if isinstance(index, list) else []
-    case_id = selected if isinstance(selected, str) else (index[0]["case_id"] if index else None)
+    case_id = _case_to_show(selected, shown, index)
     if case_id is None:
         if isinstance(shown, dict) and shown.get("sig") == "none":
             return _ordered({})

@@ -379,6 +379,33 @@ def test_the_board_lists_cases_and_acts_on_the_version_shown(page: ModuleType, a
     assert "Enter your name" in texts(flash)[0] and bump is no_update
 
 
+def test_the_open_case_stays_open_while_the_list_reorders(page: ModuleType) -> None:
+    # The panel followed the first card on every refresh: a note typed for one case was saved on another.
+    index = [{"case_id": "rumour:b"}, {"case_id": "rumour:a"}]
+    assert page._case_to_show(None, None, index) == "rumour:b"
+    assert page._case_to_show(None, {"case_id": "rumour:a"}, index) == "rumour:a"
+    assert page._case_to_show("rumour:b", {"case_id": "rumour:a"}, index) == "rumour:b"  # a card clicked
+    assert page._case_to_show(None, {"case_id": "rumour:gone"}, index) == "rumour:b"
+    assert page._case_to_show(None, None, []) is None
+
+
+def test_a_link_with_a_case_opens_that_case(page: ModuleType) -> None:
+    # The incident page links /rumours?case=<id>; the board opened whichever case was busiest instead.
+    def selected(layout: Any) -> Any:
+        return next(c.data for c in _walk(layout) if getattr(c, "id", None) == "rb-selected")
+
+    assert selected(page.layout(case="rumour:c")) == "rumour:c"
+    assert selected(page.layout()) is None
+
+
+def _walk(component: Any) -> Iterator[Any]:
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children] if children is not None else []:
+        if hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
+
+
 def test_the_opened_case_answers_notes_merges_and_splits(page: ModuleType, api: TestClient) -> None:
     ingest(api, [(str(i), i, f"Het leger komt naar Haren {i}") for i in range(1, 6)])
     save(api, rumour("rumour:c", ["1", "2", "3"]), rumour("rumour:d", ["4"], minutes=3))
