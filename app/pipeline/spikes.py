@@ -610,7 +610,12 @@ class SpikeDetector:
         old = key.bucket
         until = b * self._step
         span = until - key.t_fold
-        if span > 0:
+        if span > 0 and key.factor > 1.0:
+            # A known busy day (playbook calendar) teaches the level nothing: its factor holds for the whole
+            # day, but the crowd comes for a few hours, so learning count / factor all day long pulled the
+            # baseline far below normal for days after New Year's Eve (and gave false spikes).
+            key.t_fold = until
+        elif span > 0:
             u0 = key.t_fold + self._offset + _MONDAY_SHIFT
             exposure = self._shape.integral(u0, u0 + span) * key.factor
             count = key.ring[old % W]

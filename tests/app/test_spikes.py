@@ -187,6 +187,19 @@ def test_a_calendar_day_raises_the_expectation() -> None:
         assert weaker[0].details["ratio"] < burst_alerts(before, ordinary_day)[0].details["ratio"] / 2
 
 
+def test_a_calendar_day_of_ordinary_volume_leaves_the_baseline_as_it_was() -> None:
+    # The factor holds all day; learning count / factor all day pulled the level far down for days after
+    # New Year's Eve (a third lower here after one day), and the next ordinary evening was a false spike.
+    day = (START + timedelta(days=8)).astimezone(LOCAL)
+    book = playbooks(calendar=[{"name": "Feest", "every_year": day.strftime("%m-%d"), "factor": 4.0}])
+    expected = {}
+    for name, playbook_set in (("plain", playbooks()), ("calendar", book)):
+        detector = SpikeDetector(SpikeSettings(), playbook_set)
+        run(detector, chatter(START, 10))
+        expected[name] = detector._all.expected
+    assert expected["calendar"] == pytest.approx(expected["plain"], rel=0.05)
+
+
 def test_a_growing_spike_updates_one_alert() -> None:
     at = datetime(2024, 4, 20, 15, 0, tzinfo=LOCAL)
     # Rising for 30 minutes: 20, then 60, then 120 posts per 10 minutes.
