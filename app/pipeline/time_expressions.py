@@ -111,7 +111,11 @@ _CUE = re.compile(
     r"\d|dag|daag|day|avond|morgen|middag|nacht|ochtend|tonight|tomorrow|evening|morning|afternoon|uur|half"
 )
 _EVENING = re.compile(r"avond|'s\s*avonds|’s\s*avonds|tonight|evening|\bpm\b|\bp\.m\.|nacht|\bnight\b")
-_MORNING = re.compile(r"ochtend|'s\s*morgens|’s\s*morgens|\bmorning\b|\d\s*a\.?m\b")
+_MORNING = re.compile(r"ochtend|vanmorgen|'s\s*morgens|’s\s*morgens|\bmorning\b|\d\s*a\.?m\b")
+# "1 uur 's nachts", "vannacht om 2 uur": the small hours, not the afternoon.
+_NIGHT = re.compile(r"nacht|\bnight\b")
+# Before this hour a clock time on a night ("vannacht", "zaterdagnacht", "vanavond tot ...") is past midnight.
+NIGHT_ENDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +212,8 @@ def _afternoon(text: str, hour: int, evening: bool) -> bool:
     ``evening``, then 1-6 are afternoon."""
     if _MORNING.search(text) is not None:
         return False
+    if hour <= NIGHT_ENDS and _NIGHT.search(text) is not None:
+        return False
     return evening or hour <= 6 or _EVENING.search(text) is not None
 
 
@@ -292,6 +298,13 @@ def parse(text: str, reference: datetime, *, evening: bool = False) -> TimeExpre
         # Only a clock: today if it is still to come (or just passed), else tomorrow.
         announced = datetime.combine(today, clock, tzinfo=LOCAL)
         day = today if announced >= local - GRACE else today + timedelta(days=1)
+    elif (
+        clock is not None and clock.hour < NIGHT_ENDS and local.hour >= NIGHT_ENDS and _NIGHT.search(lowered)
+    ):
+        # A night named by its day ("vannacht", "zaterdagnacht") runs into the next date: "Feest vannacht
+        # vanaf 01:00" posted in the afternoon is tonight's small hours, not the ones already past (said in
+        # those hours themselves, "vannacht" is the night one is in).
+        day += timedelta(days=1)
     return TimeExpression(day=day, clock=clock, part_hour=None if clock else part_hour)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -137,6 +137,24 @@ def test_bare_small_hours_are_morning_unless_evening() -> None:
     assert day_and_clock("saturday at 9 in the morning")[1] == time(9, 0)
     # Written as a 24-hour time, a morning hour stays a morning hour even for a party.
     assert day_and_clock("zaterdag 10:00 tot 17:00", evening=True)[1] == time(10, 0)
+
+
+def test_night_hours_are_the_small_hours_after_the_day_named() -> None:
+    # Read as afternoon, "1 uur 's nachts" was 13:00, and a call for Saturday night stopped 12 h early.
+    monday = MONDAY.date()
+    assert day_and_clock("feest om 1 uur 's nachts", evening=True) == (monday + timedelta(days=1), time(1, 0))
+    assert day_and_clock("vannacht om 2 uur", evening=True) == (monday + timedelta(days=1), time(2, 0))
+    assert day_and_clock("zaterdagnacht om 1 uur", evening=True) == (SATURDAY + timedelta(days=1), time(1, 0))
+    # Posted in the afternoon, "vannacht vanaf 01:00" is tonight's small hours, not this morning's...
+    assert day_and_clock("Feest vannacht vanaf 01:00", evening=True) == (monday + timedelta(days=1), time(1))
+    # ... and posted in the small hours themselves, the night one is in.
+    small_hours = MONDAY.replace(hour=0, minute=30)
+    assert day_and_clock("vannacht om 2 uur", small_hours, evening=True) == (monday, time(2, 0))
+    assert day_and_clock("om 11 uur 's nachts", evening=True)[1] == time(23, 0)
+
+
+def test_vanmorgen_is_the_morning() -> None:
+    assert day_and_clock("vanmorgen om 10 uur", MONDAY.replace(hour=7), evening=True)[1] == time(10, 0)
 
 
 def test_the_end_of_a_range_is_not_the_announced_time() -> None:
