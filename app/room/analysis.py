@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from app.pipeline.alerts import Alert, AlertKind
+from app.pipeline.mobilisation import ACRONYM_MAX_LEN
 from app.pipeline.signals import cues
 from app.room.models import AnalyseBody, CaseStatus, Evidence, Finding, Goal, RumourCase
 from streams.post import Post
@@ -162,6 +163,11 @@ def snapshot(
 
 
 def _any_of(terms: Sequence[str]) -> re.Pattern[str] | None:
-    if not terms:
-        return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.IGNORECASE)
+    """Whole words, in any case, except short ones: those match in capitals only, as the detectors read
+    them ("me" in the lexicon is the riot police, ME; "ik schaam me" is no escalation)."""
+    words = [re.escape(t) for t in terms if len(t) > ACRONYM_MAX_LEN]
+    acronyms = [re.escape(t.upper()) for t in terms if len(t) <= ACRONYM_MAX_LEN]
+    parts = ([f"(?i:{'|'.join(words)})"] if words else []) + (
+        [f"(?:{'|'.join(acronyms)})"] if acronyms else []
+    )
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)") if parts else None
