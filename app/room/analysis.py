@@ -60,25 +60,32 @@ def snapshot(
     *,
     window: tuple[datetime, datetime],
     escalation_terms: Sequence[str] = (),
+    counts: tuple[int, int] | None = None,
 ) -> AnalyseBody:
-    """The draft analysis of ``posts`` written in ``window`` (event time), newest half against oldest."""
+    """The draft analysis of ``posts`` written in ``window`` (event time), newest half against oldest.
+
+    ``counts`` are the posts in the older and the newer half when ``posts`` is only the newest of them (a
+    sample): volumes and the trend come from them, shares and terms from the sample.
+    """
     start, end = window
     middle = end - (end - start) / 2
-    recent = [p for p in posts if p.created_at >= middle]
-    earlier = [p for p in posts if p.created_at < middle]
+    if counts is None:
+        counts = (sum(p.created_at < middle for p in posts), sum(p.created_at >= middle for p in posts))
+    n_earlier, n_recent = counts
+    n_posts = n_earlier + n_recent
     questions = [p for p in posts if is_question(p)]
     areas = Counter(p.area for p in posts if p.area).most_common(TOP)
     platforms = Counter(p.platform for p in posts).most_common()
     languages = Counter(p.lang or "unknown" for p in posts).most_common(TOP)
     terms = top_terms(posts)
-    trend = None if not earlier else round((len(recent) - len(earlier)) / len(earlier), 2)
+    trend = None if not n_earlier else round((n_recent - n_earlier) / n_earlier, 2)
     open_cases = [c for c in cases if c.status not in (CaseStatus.CLOSED,) and c.merged_into is None]
     top_cases = sorted(open_cases, key=lambda c: c.post_count, reverse=True)[:TOP]
     hours = max((end - start) / timedelta(hours=1), 1e-9)
 
     figures = {
-        "posts": len(posts),
-        "posts_per_hour": round(len(posts) / hours, 1),
+        "posts": n_posts,
+        "posts_per_hour": round(n_posts / hours, 1),
         "trend": trend,
         "question_share": round(len(questions) / len(posts), 3) if posts else None,
         "areas": dict(areas),
@@ -151,7 +158,7 @@ def snapshot(
         "" if trend is None else f", {'up' if trend >= 0 else 'down'} {abs(trend):.0%} on the half before"
     )
     summary = (
-        f"{len(posts)} posts between {start:%d %b %H:%M} and {end:%H:%M} UTC{direction}; "
+        f"{n_posts} posts between {start:%d %b %H:%M} and {end:%H:%M} UTC{direction}; "
         f"{len(alerts)} alerts, {len(open_cases)} open rumour cases."
     )
     return AnalyseBody(

@@ -23,22 +23,25 @@ def _share(posts: Sequence[Post]) -> float | None:
 
 def measure(
     action_at: datetime,
-    before: Sequence[Post],
-    after: Sequence[Post],
+    before: tuple[int, Sequence[Post]],
+    after: tuple[int, Sequence[Post]],
     rumour_spread: Iterable[SpreadPoint],
     clock: datetime,
     window: timedelta = WINDOW,
 ) -> Effect:
-    """``before`` are the posts in [action - window, action), ``after`` those in [action, action + window)."""
+    """``before`` and ``after`` are the posts in [action - window, action) and [action, action + window): how
+    many there are, and the (newest) ones read for the question share. Counting the posts read instead
+    capped both counts at the sample size, and a big incident's action then seemed to change nothing."""
     spread = list(rumour_spread)
+    (count_before, read_before), (count_after, read_after) = before, after
     return Effect(
         window_minutes=int(window / timedelta(minutes=1)),
         action_at=action_at,
-        posts_before=len(before),
-        posts_after=len(after),
+        posts_before=count_before,
+        posts_after=count_after,
         rumour_posts_before=sum(p.count for p in spread if action_at - window <= p.start < action_at),
         rumour_posts_after=sum(p.count for p in spread if action_at <= p.start < action_at + window),
-        question_share_before=_share(before),
-        question_share_after=_share(after),
+        question_share_before=_share(read_before),
+        question_share_after=_share(read_after),
         complete=clock >= action_at + window,
     )

@@ -103,23 +103,28 @@ class Room:
         votes = Counter(a.playbook for a in detail.alerts if a.playbook)
         return self.playbooks.get(votes.most_common(1)[0][0]) if votes else None
 
-    def _posts_between(self, start: datetime, end: datetime, area: str | None) -> list[Post]:
-        _, posts = self.store.find_posts(
+    def _posts_between(self, start: datetime, end: datetime, area: str | None) -> tuple[int, list[Post]]:
+        """How many posts there are, and the newest MAX_ANALYSED_POSTS of them in time order: counts come
+        from the first, shares and terms from the second."""
+        total, posts = self.store.find_posts(
             PostQuery(since=start, until=end, area=area, limit=MAX_ANALYSED_POSTS)
         )
-        return sorted(posts, key=lambda p: p.created_at)
+        return total, sorted(posts, key=lambda p: p.created_at)
 
     def analysis_draft(self, incident_id: int, hours: float = 2.0) -> AnalyseBody:
         detail = self.detail(incident_id)
         end = self.clock()
         start = end - timedelta(hours=hours)
-        posts = self._posts_between(start, end + timedelta(microseconds=1), detail.area)  # the newest counts
+        middle = end - (end - start) / 2
+        earlier, _ = self.store.find_posts(PostQuery(since=start, until=middle, area=detail.area, limit=1))
+        total, posts = self._posts_between(start, end + timedelta(microseconds=1), detail.area)  # the newest
         return analysis.snapshot(
             posts,
             detail.alerts,
             detail.cases,
             window=(start, end),
             escalation_terms=self.playbooks.lexicon(Lexicon.ESCALATION),
+            counts=(earlier, total - earlier),
         )
 
     def advice_draft(self, incident_id: int, lang: str = "nl") -> AdviseBody:

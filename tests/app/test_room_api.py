@@ -418,3 +418,26 @@ def test_case_detail_carries_member_texts_and_the_answer_effect_is_marked_comple
         json={"step": "act", "body": {"channel": "website", "message": "De dijk houdt."}},
     )
     assert client.get("/api/incidents").json()[0]["entry_count"] == 1
+
+
+def test_effects_and_analysis_count_all_posts_not_the_sample_read(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Counted from the newest 20,000 posts read, both sides of a big incident's action were 20,000.
+    from app.room import service
+
+    monkeypatch.setattr(service, "MAX_ANALYSED_POSTS", 5)
+    ingest(client, [(str(i), i, f"Rook bij de Kruisweg {i}") for i in range(30)])  # 18:00-18:29
+    incident_id = client.post("/api/incidents", json={"title": "Rook", "area": "Haren"}).json()["incident_id"]
+    act = client.post(
+        f"/api/incidents/{incident_id}/entries",
+        json={
+            "step": "act",
+            "effective_at": (T0 + timedelta(minutes=20)).isoformat(),
+            "body": {"channel": "website", "message": "Houd ramen dicht."},
+        },
+    ).json()
+    effect = client.get(f"/api/incidents/{incident_id}/effects").json()[act["entry_id"]]
+    assert (effect["posts_before"], effect["posts_after"]) == (20, 10)
+    draft = client.get(f"/api/incidents/{incident_id}/drafts/analysis", params={"hours": 1}).json()
+    assert draft["figures"]["posts"] == 30
