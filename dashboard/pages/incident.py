@@ -1406,6 +1406,9 @@ def build_act(
     Output("inc-act-used", "data", allow_duplicate=True),
     Output("inc-saved", "data", allow_duplicate=True),
     Output("inc-act-editor", "hidden", allow_duplicate=True),
+    Output("inc-act-url", "value", allow_duplicate=True),
+    Output("inc-act-case", "value", allow_duplicate=True),
+    Output("inc-act-at", "value", allow_duplicate=True),
     Input("inc-act-save", "n_clicks"),
     State("inc-act-channel", "value"),
     State("inc-act-message", "value"),
@@ -1418,9 +1421,13 @@ def build_act(
     prevent_initial_call=True,
 )
 def save_action(*args: Any) -> tuple[Any, ...]:
-    """Saved, the form closes and empties; refused, it stays as typed with the reason above it."""
+    """Saved, the form closes and empties, all of it: a publication time left in it dated the next action
+    too, and its effect was then measured over the wrong hour. Refused, it stays as typed with the reason
+    above it."""
     message, text, used, saved = record_action(*args)
-    return message, text, used, saved, no_update if saved is no_update else True
+    if saved is no_update:
+        return message, text, used, saved, no_update, no_update, no_update, no_update
+    return message, text, used, saved, True, "", None, ""
 
 
 def record_action(

@@ -350,6 +350,7 @@ def test_the_cycle_through_the_callbacks(app: dash.Dash, service: TestClient, in
         )
         assert done[0].children.startswith("Action saved") and done[1] == "" and done[2] is None
         assert done[4] is True and left[4] is no_update  # the form closes once saved, not before
+        assert done[5:] == ("", None, "") and left[5:] == (no_update,) * 3  # URL, case and time emptied too
         act = next(
             e for e in service.get(f"/api/incidents/{incident_id}/entries").json() if e["step"] == "act"
         )
