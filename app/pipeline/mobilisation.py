@@ -519,7 +519,12 @@ class MobilisationDetector:
         if len(cascade.member_ids) < MAX_MEMBERS:
             cascade.member_ids.append(key)
 
-        if self._escalates_repost(text) if lower is None else self._escalates(text, lower):
+        escalates = self._escalates_repost(text) if lower is None else self._escalates(text, lower)
+        if escalates and how == "repost" and cascade.root.text and cascade.root.text in text:
+            # The call's own words passed on: "neem vuurwerk mee" in an invitation counts once, with the
+            # invitation; every repost of it counting again made a plain call critical.
+            escalates = False
+        if escalates:
             cascade.escalation_posts += 1
             cascade.last_escalation = post
             if t >= cascade.announced - settings.scene_before_hours * HOUR:

@@ -58,10 +58,12 @@ class Stream:
         return [self.post(parent.text, at, repost_of=parent.id) for at in times]
 
 
-def viral_call(stream: Stream, hours: int = 60, growth: float = 1.1) -> list[Post]:
+def viral_call(
+    stream: Stream, hours: int = 60, growth: float = 1.1, invitation: str = INVITATION
+) -> list[Post]:
     """An invitation on Monday whose reposts grow by ``growth`` per hour, with people from Zwolle and
     Tilburg saying they will come."""
-    root = stream.post(INVITATION, MONDAY_NOON, author="p_host")
+    root = stream.post(invitation, MONDAY_NOON, author="p_host")
     posts = [root]
     for hour in range(1, hours):
         start = MONDAY_NOON + timedelta(hours=hour)
@@ -191,6 +193,19 @@ def test_escalation_raises_severity(enricher: Enricher, playbooks: PlaybookSet) 
     ranks = [a.severity.rank for a in riot]
     assert ranks == sorted(ranks), "severity never goes down"
     assert calm[-1].severity != Severity.CRITICAL
+
+
+def test_reposts_of_an_invitation_that_names_fireworks_are_no_escalation(
+    enricher: Enricher, playbooks: PlaybookSet
+) -> None:
+    # Each repost of "... Neem vuurwerk mee" counted as an escalation post (and, near the start, as a scene
+    # report): the call went critical on reposts alone.
+    stream = Stream(enricher)
+    plain = run(detector(playbooks), viral_call(stream, hours=45))
+    invitation = INVITATION + " Neem vuurwerk mee"
+    fireworks = run(detector(playbooks), viral_call(stream, hours=45, invitation=invitation))
+    assert fireworks[-1].details["escalation_posts"] == 1  # the invitation itself
+    assert fireworks[-1].severity.rank <= plain[-1].severity.rank + 1
 
 
 def test_playbook_overrides_and_lexicons_are_used(playbooks: PlaybookSet) -> None:
