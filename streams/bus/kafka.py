@@ -7,6 +7,7 @@ the service has stored what it polled.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections import Counter
@@ -19,6 +20,8 @@ from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExists
 from streams.bus.base import Message
 
 # Short enough that a dead broker is reported within seconds, long enough for a busy single node.
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUTS_MS = {
     "request_timeout_ms": 15_000,
     "delivery_timeout_ms": 60_000,
@@ -71,6 +74,7 @@ class KafkaBus:
         self._pending: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self._first_error: BaseException | None = None
+        self._generation = 0  # of the producer; raised when one is dropped
         self._closed = False
 
     def publish(self, topic: str, value: bytes, key: bytes | None = None) -> None:
@@ -105,10 +109,22 @@ class KafkaBus:
             with self._lock:
                 self._pending[topic] -= 1
             raise
-        future.add_callback(lambda _metadata: self._settle(topic, None))
-        future.add_errback(lambda error: self._settle(topic, error))
+        generation = self._generation
+        future.add_callback(lambda _metadata: self._settle(topic, None, generation))
+        future.add_errback(lambda error: self._settle(topic, error, generation))
 
     def flush(self, timeout_s: float | None = None) -> None:
+        """Wait until what was published is acknowledged, for ``timeout_s`` or by default the delivery
+        timeout and one request more; raises DeliveryError otherwise.
+
+        Never without a limit: after the broker was away for a minute, kafka-python 3.0.12's producer was
+        seen to sit idle with its records unsent, and an unlimited flush (a replay's) then waited for good.
+        A producer that runs out of time is dropped with what it holds, and the next publish makes a new one:
+        the caller sends its batch again, which storage de-duplicates.
+        """
+        if timeout_s is None:
+            config = self._producer_config
+            timeout_s = (config["delivery_timeout_ms"] + config["request_timeout_ms"]) / 1000
         producer = self._producer
         if producer is not None:
             try:
@@ -116,9 +132,10 @@ class KafkaBus:
             except KafkaError as error:  # the timeout ran out with records still in flight
                 with self._lock:
                     waiting = sorted(t for t, n in self._pending.items() if n > 0)
+                    self._drop_producer()
                 raise DeliveryError(
                     f"Kafka at {','.join(self._servers)} did not acknowledge records for topic(s) "
-                    f"{', '.join(waiting)} within {timeout_s} s: {error}",
+                    f"{', '.join(waiting)} within {timeout_s:g} s: {error}",
                     waiting,
                 ) from error
         with self._lock:
@@ -186,12 +203,33 @@ class KafkaBus:
                 )
             return self._producer
 
-    def _settle(self, topic: str, error: BaseException | None) -> None:
+    def _drop_producer(self) -> None:
+        """Forget the producer and what it still holds (the caller has the lock); its late answers are
+        ignored, as they belong to records the caller sends again."""
+        stale, self._producer = self._producer, None
+        self._generation += 1
+        self._pending.clear()
+        self._failed.clear()
+        self._first_error = None
+        if stale is not None:
+            threading.Thread(target=_close_quietly, args=(stale,), daemon=True).start()
+
+    def _settle(self, topic: str, error: BaseException | None, generation: int | None = None) -> None:
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return  # an answer of a producer that was dropped
             self._pending[topic] -= 1
             if error is not None:
                 self._failed[topic] += 1
                 self._first_error = self._first_error or error
+
+
+def _close_quietly(producer: KafkaProducer) -> None:
+    """Close a dropped producer at once; it holds nothing anyone waits for, so its errors are only noted."""
+    try:
+        producer.close(timeout=0)
+    except Exception as error:  # closing flushes first, and a wedged producer fails that too
+        log.debug("closing a dropped producer: %s", error)
 
 
 class KafkaBusConsumer:

@@ -130,6 +130,31 @@ def test_a_replay_holds_its_batch_says_so_and_gives_up_at_its_deadline(
     bus.close()
 
 
+def test_a_producer_that_cannot_deliver_in_time_is_replaced(bus: KafkaBus, topic: str) -> None:
+    # After the broker was away for a minute, kafka-python's producer was seen to sit idle with its records
+    # unsent, and a replay's unlimited flush waited for good. Its wedge is stood in for here: its flush
+    # runs out of time; the bus must drop it, and the batch sent again must arrive through a new producer.
+    from kafka.errors import KafkaTimeoutError
+
+    publish(bus, topic, [b"before"])
+    wedged = bus._producer
+    assert wedged is not None
+
+    def never(timeout: float | None = None) -> None:
+        raise KafkaTimeoutError(f"Timeout after waiting for {timeout} secs.")
+
+    wedged.flush = never  # type: ignore[method-assign]
+    bus.publish(topic, b"again", key=b"again")
+    with pytest.raises(DeliveryError, match=topic):
+        bus.flush()
+    publish(bus, topic, [b"again"])  # what the replay does: the whole batch once more
+    assert bus._producer is not None and bus._producer is not wedged
+    consumer = bus.consumer([topic], f"{topic}.g")
+    assert b"again" in {m.value for m in drain(consumer, 2)}
+    consumer.close()
+    del wedged.flush  # its own again, for when it is collected
+
+
 def test_flush_names_the_topic_when_the_broker_refuses_a_record(kafka_bootstrap: str, topic: str) -> None:
     # The producer lets 4 MB through; the broker's limit (message.max.bytes) is about 1 MB.
     bus = KafkaBus(kafka_bootstrap, producer_config={"max_request_size": 4 * 1024 * 1024})
