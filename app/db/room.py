@@ -665,6 +665,8 @@ class RoomStore:
                 if not new:
                     continue
                 row = self._incident_row(session, incident_id)
+                if row.status != IncidentStatus.OPEN.value or not row.auto_link:
+                    continue  # closed, or switched to linking by hand, since it was read without the lock
                 ids = [a.id for a in new if a.id not in set(row.alert_ids)]
                 if not ids:
                     continue

@@ -441,3 +441,32 @@ def test_effects_and_analysis_count_all_posts_not_the_sample_read(
     assert (effect["posts_before"], effect["posts_after"]) == (20, 10)
     draft = client.get(f"/api/incidents/{incident_id}/drafts/analysis", params={"hours": 1}).json()
     assert draft["figures"]["posts"] == 30
+
+
+def test_an_incident_closed_while_alerts_are_linked_takes_none(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # auto_link reads the open incidents without the write lock; one closed in between still got alerts.
+    from contextlib import contextmanager
+
+    from sqlalchemy import update
+
+    from app.db.tables import IncidentRow
+
+    room = client.app.state.services.room.room  # type: ignore[attr-defined]
+    incident_id = client.post("/api/incidents", json={"title": "Haren", "area": "Haren"}).json()[
+        "incident_id"
+    ]
+    locked = room._write
+
+    @contextmanager
+    def closed_meanwhile():  # type: ignore[no-untyped-def]
+        with room._sessions.begin() as session:
+            session.execute(update(IncidentRow).values(status="closed"))
+        with locked() as session:
+            yield session
+
+    monkeypatch.setattr(room, "_write", closed_meanwhile)
+    assert room.auto_link([rumour("rumour:late", ["1"])]) == []
+    monkeypatch.undo()
+    assert client.get(f"/api/incidents/{incident_id}").json()["alert_ids"] == []
