@@ -161,9 +161,12 @@ def briefing_panel(changes: Polled, feed: LiveFeed, since_override: str | None) 
         ]
     digest = briefing_digest(changes.value, claims=claims, limit=BRIEFING_LINES)
     if digest.since is None:
-        head = "No briefing time set yet: showing everything."
-    else:
-        head = f"Since {'the given time' if since_override else 'the briefing at'} {clock(digest.since)}"
+        # The service lists changes only since a briefing; without one there is nothing to count from.
+        return [
+            html.Div("Since the last briefing", className="panel-sub"),
+            html.P("No briefing held yet: changes are counted from the first one.", className="empty"),
+        ]
+    head = f"Since {'the given time' if since_override else 'the briefing at'} {clock(digest.since)}"
     counts = [
         html.Span([html.B(f"{digest.new_alerts}"), " new alerts"], className="count"),
         html.Span([html.B(f"{digest.updated_alerts}"), " updated"], className="count"),

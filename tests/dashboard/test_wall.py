@@ -529,3 +529,13 @@ def _walk(component: Any) -> list[Any]:
         if child is not None and not isinstance(child, str):
             found += _walk(child)
     return found
+
+
+def test_without_a_briefing_the_wall_says_so_and_counts_nothing(app: dash.Dash, feed: LiveFeed) -> None:
+    # The service counts changes only since a briefing; the wall said "showing everything" over zeros.
+    from dashboard.client import Polled
+
+    empty = {"since": None, "new_alerts": [], "updated_alerts": [], "case_changes": [], "entries": []}
+    panel = wall_page().briefing_panel(Polled(empty, datetime.now(UTC), None), feed, None)
+    shown = " ".join(texts(panel))
+    assert "No briefing held yet" in shown and "showing everything" not in shown and "new alerts" not in shown

@@ -138,7 +138,7 @@ def test_wall_shows_live_posts_alerts_and_rumours_and_recovers_from_a_restart(
     )
     wait.until(lambda d: "LIVE" in text_of(d, "wall-conn"))
     assert "messaging apps" in text_of(driver, "wall-status")
-    assert "No briefing time set yet" in text_of(driver, "wall-briefing")
+    assert "No briefing held yet" in text_of(driver, "wall-briefing")
 
     # An ordinary hour in Groningen, then a burst in Haren: on the map and the chart within seconds, and the
     # spike detector's alert in the ticker.
