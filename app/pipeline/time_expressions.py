@@ -4,7 +4,7 @@ The mobilisation detector needs *when* an invitation says people should come, re
 written. ``dateparser`` is not available and costs milliseconds per call, so this is a compact rule set for
 the forms invitations actually use:
 
-* a day: an explicit date ("21 september", "sept 21st", "21/9", "21-09-2024"), else a weekday
+* a day: an explicit date ("21 september", "sept 21st", "21/9", "21-09-2024", "21.09.2024"), else a weekday
   ("zaterdag", "zaterdagavond", "volgende week vrijdag", "next friday"), else a relative day ("vandaag",
   "vanavond", "morgen", "overmorgen", "tonight", "tomorrow");
 * a clock time: "20:00", "20.00", "20u", "20u30", "20 uur", "20h", "8pm", "half 9" (Dutch: 8:30),
@@ -23,6 +23,8 @@ Rules for ambiguous cases, and why:
   morning. Times written with a colon or dot ("8:30", "10:00") or zero-padded ("08u") are taken as
   written: that is how 24-hour times are written.
 * The end of a range ("van 13:00 tot 17:00", "until 17:00") is not the announced time.
+* A dotted pair is a clock time ("20.00 uur"), unless a clock time follows it and no word like "om" or
+  "vanaf" comes before it: then it is a date ("za 21.09 om 20.00" is 21 September at 20:00).
 * A date without a year is this year, unless that is more than two months ago (then next year).
 * "'s morgens" is "in the morning", not "tomorrow"; "goedemorgen" is neither.
 """
@@ -83,6 +85,10 @@ _DATE_MONTH_DAY = re.compile(
 _DATE_NUMERIC = re.compile(
     r"(?<![\w/.:-])(\d{1,2})(?:/(\d{1,2})(?:/(\d{4}|\d{2}))?|-(\d{1,2})-(\d{4}))(?![\w/:-])"
 )
+# "21.09.2024" always; "21.09" only as :func:`_dotted_date` decides.
+_DATE_DOTTED = re.compile(r"(?<![\w/.:-])(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?\.?(?![\w/:-]|\.?\d)")
+# Words that make the dotted pair after them a clock time: "om 21.09", "vanaf 12.10", "tot 10.11".
+_CLOCK_INTRO = re.compile(r"\b(?:om|vanaf|van|tot|rond|tussen|from|at|until|till|around|between)\s+$")
 _WEEKDAY_RE = re.compile(
     rf"(?<!\w)(?:(volgende\s+week|next\s+week|volgende|next|aanstaande|komende|this|deze)\s+)?"
     rf"({_WEEKDAY})({_PART}|\s*(?:morning|afternoon|evening|night))?(?!\w)"
@@ -151,6 +157,23 @@ def _explicit_date(text: str, today: date) -> date | None:
         found = _make_date(day, int(month), year, today)
         if found is not None:
             return found
+    return None
+
+
+def _dotted_date(text: str, today: date) -> tuple[date, int, int] | None:
+    """A date written with dots and where it stands in ``text``; None when there is none."""
+    for match in _DATE_DOTTED.finditer(text):
+        day, month, year = int(match.group(1)), int(match.group(2)), match.group(3)
+        # Without a year only "dd.mm" with two month digits: "1.5 km" is a distance.
+        if year is None and (
+            len(match.group(2)) != 2
+            or _CLOCK_INTRO.search(text, max(0, match.start() - 10), match.start()) is not None
+            or _clock(text[match.end() :], evening=False, digits=True) is None
+        ):
+            continue
+        found = _make_date(day, month, year, today)
+        if found is not None:
+            return found, match.start(), match.end()
     return None
 
 
@@ -271,9 +294,16 @@ def parse(text: str, reference: datetime, *, evening: bool = False) -> TimeExpre
     digits = _DIGIT.search(lowered, cue.start()) is not None
     local = reference.astimezone(LOCAL)
     today = local.date()
-    clock = _clock(lowered, evening, digits)
+    dotted = _dotted_date(lowered, today) if digits else None
+    if dotted is not None:
+        _, start, end = dotted
+        clock = _clock(lowered[:start] + " " * (end - start) + lowered[end:], evening, digits)
+    else:
+        clock = _clock(lowered, evening, digits)
 
     day = _explicit_date(lowered, today) if digits else None
+    if day is None and dotted is not None:
+        day = dotted[0]
     part_hour: int | None = None
     if day is None:
         weekday = _WEEKDAY_RE.search(lowered)

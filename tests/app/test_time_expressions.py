@@ -206,3 +206,17 @@ def test_at_uses_the_clock_then_the_day_part_then_the_default() -> None:
 def test_naive_reference_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         parse("zaterdag", datetime(2024, 9, 16, 14, 0))
+
+
+def test_a_dotted_pair_is_a_date_when_a_clock_time_follows_it() -> None:
+    assert day_and_clock("za 21.09 om 20.00") == (SATURDAY, time(20, 0))
+    assert day_and_clock("Feest zaterdag 21.09. vanaf 20.00 uur") == (SATURDAY, time(20, 0))
+    assert day_and_clock("feest 21.09.2024 om 22u") == (SATURDAY, time(22, 0))
+    assert day_and_clock("21.9.2024") == (SATURDAY, None)
+    # Otherwise a dotted pair is how Dutch writes a clock time.
+    assert day_and_clock("om 21.09") == (date(2024, 9, 16), time(21, 9))
+    assert day_and_clock("van 16.11 tot 17.00") == (date(2024, 9, 16), time(16, 11))
+    assert day_and_clock("om 12.30 of 14.00") == (date(2024, 9, 16), time(12, 30))
+    assert day_and_clock("zaterdag 21.09") == (SATURDAY, time(21, 9))
+    # A decimal is no date: "1.5 km" is a distance.
+    assert day_and_clock("feest 1.5 km verderop om 20.00") == (date(2024, 9, 16), time(20, 0))
