@@ -31,8 +31,10 @@ from app.db.tables import (
 )
 from app.pipeline.alerts import Alert, AlertKind, Example
 from app.pipeline.signals import stance
+from app.room.effects import spread_between
 from app.room.models import (
     BODIES,
+    SPREAD_BUCKET,
     TRANSITIONS,
     Answer,
     AnswerEffect,
@@ -60,7 +62,7 @@ from app.room.models import (
 )
 from streams.post import Post
 
-SPREAD_MINUTES = 10
+SPREAD_MINUTES = int(SPREAD_BUCKET / timedelta(minutes=1))
 EFFECT_MINUTES = 60
 MAX_EXAMPLES = 5
 VIEW_EVERY = timedelta(minutes=15)
@@ -957,8 +959,9 @@ def _answer_effect(
     at: datetime, spread: Counter[datetime], posts: Iterable[Post], clock: datetime | None
 ) -> AnswerEffect:
     window = timedelta(minutes=EFFECT_MINUTES)
-    before = sum(n for s, n in spread.items() if at - window <= s < at)
-    after = sum(n for s, n in spread.items() if at <= s < at + window)
+    points = [SpreadPoint(start=s, count=max(n, 0)) for s, n in spread.items()]
+    before = spread_between(points, at - window, at)
+    after = spread_between(points, at, at + window)
     denials = [p.created_at for p in posts if stance(p.text) == "deny"]
     return AnswerEffect(
         window_minutes=EFFECT_MINUTES,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from app.room.analysis import is_question
-from app.room.models import Effect, SpreadPoint
+from app.room.models import SPREAD_BUCKET, Effect, SpreadPoint
 from streams.post import Post
 
 WINDOW = timedelta(hours=1)
@@ -19,6 +19,19 @@ WINDOW = timedelta(hours=1)
 
 def _share(posts: Sequence[Post]) -> float | None:
     return round(sum(is_question(p) for p in posts) / len(posts), 3) if posts else None
+
+
+def spread_between(spread: Iterable[SpreadPoint], start: datetime, end: datetime) -> int:
+    """Rumour posts in [start, end), from the case's bucket counts (all that is kept of a large case's
+    posts). A bucket that straddles ``start`` or ``end`` counts with the share of its width inside, as if its
+    posts came evenly: counted whole on the side where it starts, an action at 20:05 had the posts of 20:05 to
+    20:10 counted as before it, which flattered every action."""
+    total = 0.0
+    for point in spread:
+        inside = min(end, point.start + SPREAD_BUCKET) - max(start, point.start)
+        if inside > timedelta(0):
+            total += point.count * (inside / SPREAD_BUCKET)
+    return round(total)
 
 
 def measure(
@@ -39,8 +52,8 @@ def measure(
         action_at=action_at,
         posts_before=count_before,
         posts_after=count_after,
-        rumour_posts_before=sum(p.count for p in spread if action_at - window <= p.start < action_at),
-        rumour_posts_after=sum(p.count for p in spread if action_at <= p.start < action_at + window),
+        rumour_posts_before=spread_between(spread, action_at - window, action_at),
+        rumour_posts_after=spread_between(spread, action_at, action_at + window),
         question_share_before=_share(read_before),
         question_share_after=_share(read_after),
         complete=clock >= action_at + window,

@@ -7,7 +7,7 @@ incident compares answers with the posts they answered.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -56,7 +56,13 @@ class StanceMix(BaseModel):
     comment: int = 0
 
 
+# Width of a rumour case's spread buckets: ``SpreadPoint.start`` is a multiple of it (UTC epoch).
+SPREAD_BUCKET = timedelta(minutes=10)
+
+
 class SpreadPoint(BaseModel):
+    """Posts of a rumour case in the bucket [start, start + SPREAD_BUCKET)."""
+
     start: datetime
     count: int
 

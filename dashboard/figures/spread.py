@@ -20,7 +20,7 @@ from dashboard.figures.geodata import Place
 from dashboard.figures.map import bin_posts, bubble_size, map_figure
 from dashboard.figures.notes import empty_note
 
-BUCKET = timedelta(minutes=10)  # the API's spread grid (app.db.room.SPREAD_MINUTES)
+BUCKET = timedelta(minutes=10)  # the API's spread grid (app.room.models.SPREAD_BUCKET)
 LINE = "#3c6e91"
 FILL = "rgba(60,110,145,0.18)"
 ANSWER = "#2e8b57"

@@ -420,6 +420,18 @@ def test_case_detail_carries_member_texts_and_the_answer_effect_is_marked_comple
     assert client.get("/api/incidents").json()[0]["entry_count"] == 1
 
 
+def test_an_answer_inside_a_spread_bucket_splits_it_between_before_and_after(client: TestClient) -> None:
+    ingest(client, [("1", 0, "De dijk is doorgebroken"), ("2", 8, "Dijk doorgebroken!!")])
+    save(client, rumour("rumour:dijk", ["1", "2"]))  # both posts in the spread bucket 18:00-18:10
+    client.post(
+        "/api/rumours/rumour:dijk/answer",
+        json={"text": "De dijk houdt.", "channel": "website", "published_at": "2012-09-21T18:05:00Z"},
+    )
+    effect = client.get("/api/rumours/rumour:dijk").json()["effect"]
+    # Half the bucket lies before the answer; counted whole as "before", the answer seemed to stop the spread.
+    assert (effect["before"], effect["after"]) == (1, 1)
+
+
 def test_effects_and_analysis_count_all_posts_not_the_sample_read(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
