@@ -96,7 +96,7 @@ def test_authors_are_pseudonymised_and_posts_enriched(client: TestClient) -> Non
     assert post["cell"]
 
 
-def test_invalid_utf8_and_oversized_bodies_are_refused_clearly(client: TestClient) -> None:
+def test_a_line_not_in_utf8_is_refused_clearly_and_kept(client: TestClient) -> None:
     result = client.post("/api/ingest", content=native("8").encode() + b"\n\xff\xfe{}\n").json()
     assert result["rejected"] == 1
     assert "UTF-8" in result["errors"][0]["reason"]

@@ -16,7 +16,7 @@ def spread(*points: tuple[str, int]) -> list[SpreadPoint]:
 
 def test_a_bucket_across_the_action_counts_on_both_sides_by_the_time_it_spends_there() -> None:
     # 10-minute buckets: 20:00-20:10 straddles the action at 20:05, 19:00-19:10 the start of the hour before.
-    assert SPREAD_BUCKET == timedelta(minutes=10)
+    assert timedelta(minutes=10) == SPREAD_BUCKET
     points = spread(("19:00", 12), ("19:30", 7), ("20:00", 10), ("20:30", 3), ("21:00", 6))
     effect = measure(ACTION, (0, []), (0, []), points, clock=ACTION + timedelta(hours=2))
     # before: half of 19:00 (6) + 19:30 (7) + half of 20:00 (5); after: half of 20:00 (5) + 20:30 (3) +

@@ -96,3 +96,26 @@ def test_the_producer_retries_a_proxys_bad_gateway_and_gateway_timeout() -> None
         assert target.send([RawRecord("f.jsonl:1", native("p1"), "jsonl")]) == (1, 0)
         assert len(proxy.requests) == 4
         target.close()
+
+
+def test_a_body_over_the_size_limit_is_413_and_nothing_of_it_is_taken(tmp_path: Path) -> None:
+    lines = [native(f"s{n}") for n in range(40)]
+    small = "\n".join(lines[:5]).encode()
+    big = "\n".join(lines).encode()
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        kafka_bootstrap_servers=None,
+        max_ingest_bytes=len(small) + 10,
+        _env_file=None,
+    )
+    with TestClient(create_app(settings)) as client:
+        # With a Content-Length, and without one (chunked): then the body read so far passes the limit.
+        declared = client.post("/api/ingest", content=big)
+        chunked = client.post("/api/ingest", content=iter([big[:1000], big[1000:]]))
+        for refused in (declared, chunked):
+            assert refused.status_code == 413
+            assert f"larger than {len(small) + 10} bytes" in refused.json()["detail"]
+        assert client.post("/api/ingest", content=small).json()["accepted"] == 5
+        time.sleep(0.5)
+        assert wait_for_total(client, 5)["total"] == 5  # only the batch within the limit
+        assert client.get("/api/deadletter").json()["total"] == 0

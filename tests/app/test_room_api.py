@@ -378,19 +378,28 @@ def test_an_incident_exports_a_dossier_that_round_trips(client: TestClient, tmp_
     assert len(exports) == 3
 
 
-def test_a_rumour_alert_reaches_dashboards_as_a_case(client: TestClient) -> None:
+def test_a_rumour_alert_reaches_dashboards_as_a_case_and_the_open_incident_links_it(
+    client: TestClient,
+) -> None:
     services = client.app.state.services  # type: ignore[attr-defined]
+    incident = client.post("/api/incidents", json={"title": "Haren", "area": "Haren"}).json()
     with client.websocket_connect("/ws/live") as websocket:
         assert websocket.receive_json()["type"] == "hello"
-        alert = rumour("rumour:pushed", ["1"])
-        services.store.save_alerts([alert])
-        services.pipeline._on_alerts([alert])  # what the pipeline calls after storing a batch's alerts
+        # What the consumer's detection thread does with a batch's alert updates: store them and pass them on.
+        services.pipeline.publish_alerts([rumour("rumour:pushed", ["1"])])
+        # Checked before reading the socket, which would wait for good for messages never sent.
+        assert client.get(f"/api/incidents/{incident['incident_id']}").json()["alert_ids"] == [
+            "rumour:pushed"
+        ]
         kinds = {}
-        while "case" not in kinds:
+        while not {"alert", "incident", "case"} <= kinds.keys():
             message = websocket.receive_json()
             kinds[message["type"]] = message["data"]
+    assert kinds["alert"]["id"] == "rumour:pushed"
+    assert kinds["incident"]["incident_id"] == incident["incident_id"]
     assert kinds["case"]["case_id"] == "rumour:pushed"
     assert kinds["case"]["status"] == "new"
+    assert [a["id"] for a in client.get("/api/alerts").json()["items"]] == ["rumour:pushed"]
 
 
 def test_case_detail_carries_member_texts_and_the_answer_effect_is_marked_complete_in_time(

@@ -264,15 +264,14 @@ class ContractApi:
         def briefing_changes(since: str | None = None) -> dict[str, Any]:
             self.requests.append(("briefing_changes", {"since": since or ""}))
             moment = _parse(since) or _parse(self.briefing.get("at"))
+            if moment is None:  # as the service: without a briefing nothing is "since" anything
+                return {"since": None, "new_alerts": [], "updated_alerts": [], "case_changes": [],
+                        "entries": []}  # fmt: skip
             with self._lock:
                 alerts = list(self.alerts.values())
-            new = [a for a in alerts if moment is None or (_parse(a["first_seen"]) or moment) >= moment]
-            updated = [
-                a
-                for a in alerts
-                if a not in new and moment is not None and (_parse(a["updated_at"]) or moment) >= moment
-            ]
-            answer = {"since": moment.isoformat() if moment else None, "new_alerts": new,
+            new = [a for a in alerts if (_parse(a["first_seen"]) or moment) >= moment]
+            updated = [a for a in alerts if a not in new and (_parse(a["updated_at"]) or moment) >= moment]
+            answer = {"since": moment.isoformat(), "new_alerts": new,
                       "updated_alerts": updated, "case_changes": [], "entries": []}  # fmt: skip
             answer.update(self.changes)
             return answer

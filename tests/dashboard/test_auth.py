@@ -22,6 +22,9 @@ def test_login_page_escapes_what_it_echoes() -> None:
     page = auth._login_page("<script>alert(1)</script>", next_url='/"><img src=x onerror=alert(1)>')
     assert "<script>alert(1)</script>" not in page
     assert "<img src=x" not in page
+    # Still shown, as text: the message in its paragraph, the address in the hidden field.
+    assert '<p class="login-error">&lt;script&gt;alert(1)&lt;/script&gt;</p>' in page
+    assert 'name="next" value="/&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"' in page
 
 
 def test_pages_need_sign_in_only_when_the_service_wants_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -300,3 +301,28 @@ def test_a_replayed_incident_keeps_time_by_the_stream() -> None:
     points = feed.volume(since=feed.clock() - timedelta(minutes=3))
     assert [p["count"] for p in points] == [0, 0, 1, 1]
     assert feed.status().last_post_at == riot
+
+
+def test_the_contract_server_answers_briefing_changes_as_the_service_does(
+    api: ContractApi, tmp_path: Path
+) -> None:
+    """The wall's tests run against the contract server; without a briefing it must not invent changes."""
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.main import create_app
+
+    api.publish_alert(make_alert("spike:all:1"))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}", kafka_bootstrap_servers=None, _env_file=None
+    )
+    with TestClient(create_app(settings)) as service:
+        expected = service.get("/api/briefing/changes").json()
+    assert expected == {
+        "since": None,
+        "new_alerts": [],
+        "updated_alerts": [],
+        "case_changes": [],
+        "entries": [],
+    }
+    assert ApiClient(api.url).briefing_changes() == expected

@@ -17,6 +17,7 @@ from dashboard.display import escape_plotly, naive_local, plain
 from dashboard.figures import map_figure, volume_figure
 from dashboard.figures.geodata import Place, load_outline, load_places
 from dashboard.figures.map import NL_BOUNDS, OFFLINE_STYLES, bin_posts, bubble_size, choose_labels, fit_view
+from dashboard.figures.volume import LIGHT
 from dashboard.summary import busiest_areas
 
 NOW = datetime(2024, 11, 5, 13, 0, tzinfo=UTC)
@@ -279,8 +280,10 @@ def test_volume_figure_bars_in_local_time() -> None:
 def test_volume_figure_marks_the_running_minute() -> None:
     points = [{"start": "2024-11-05T12:00:00Z", "count": 9}, {"start": "2024-11-05T12:01:00Z", "count": 2}]
     fig = volume_figure(points, now=datetime(2024, 11, 5, 12, 1, 20, tzinfo=UTC))
-    full, running = fig.data[0].marker.color
-    assert full != running
+    assert list(fig.data[0].marker.color) == [LIGHT.bar, LIGHT.partial]  # the minute still running is pale
+    assert LIGHT.bar != LIGHT.partial
+    later = volume_figure(points, now=datetime(2024, 11, 5, 12, 2, 0, tzinfo=UTC))
+    assert list(later.data[0].marker.color) == [LIGHT.bar, LIGHT.bar]
 
 
 def test_volume_figure_empty_is_valid_and_says_so() -> None:

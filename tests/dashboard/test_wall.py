@@ -421,9 +421,13 @@ def test_poller_keeps_the_last_good_answer_through_failures() -> None:
 
 
 def test_poller_version_moves_only_when_the_answer_does() -> None:
-    poll = Poller(lambda: {"same": 1}, interval=60)
+    answers = iter([{"n": 1}, {"n": 1}, {"n": 2}, {"n": 2}])
+    poll = Poller(lambda: next(answers), interval=60)
     first = poll.poll_once().version
-    assert poll.poll_once().version == first and poll.poll_once().version == first
+    assert poll.poll_once().version == first
+    moved = poll.poll_once().version
+    assert moved > first
+    assert poll.poll_once().version == moved
 
 
 # -- the page -------------------------------------------------------------------------------------------

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from streams.formats import FORMATS, ParseError, RawRecord, parse_record, read_records
 from streams.formats.mastodon import post_id
@@ -438,51 +436,3 @@ def test_unknown_format_name_is_a_caller_error_not_a_parse_error() -> None:
     with pytest.raises(ValueError, match="unknown format 'twitter'") as raised:
         parse_record({}, "twitter", pseudo)
     assert not isinstance(raised.value, ParseError)
-
-
-# -- robustness: any JSON object gives a Post or a ParseError, nothing else -----------------------------
-
-_KEYS = st.sampled_from(
-    [
-        "id", "id_str", "text", "full_text", "user", "screen_name", "created_at", "coordinates", "geo",
-        "place", "full_name", "lang", "retweeted_status", "quoted_status", "extended_tweet", "data",
-        "includes", "users", "username", "author_id", "referenced_tweets", "type", "public_metrics",
-        "account", "acct", "uri", "url", "content", "reblog", "in_reply_to_id", "mentions", "quote",
-        "platform", "author", "lat", "lon", "likes", "note_tweet", "spoiler_text", "in_reply_to_account_id",
-    ]
-)  # fmt: skip
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**64), 2**64)
-    | st.floats(allow_nan=True)
-    | st.text(max_size=30)
-    | st.sampled_from(
-        [
-            "Wed Aug 27 13:08:45 +0000 2014",
-            "Wed Aug 27 13:08:45 +9999 2014",
-            "2024-07-15T14:02:11Z",
-            "Point",
-            "retweeted",
-            "https://[::1/users/a/statuses/1",
-            "<p>a<br>b</p><![ x",
-            "\ud800",
-        ]
-    )
-)
-_JSON = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6),
-    max_leaves=25,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(obj=st.dictionaries(_KEYS, _JSON, max_size=10), fmt=st.sampled_from(FORMATS))
-def test_arbitrary_objects_give_a_post_or_a_parse_error(obj: dict[str, Any], fmt: str) -> None:
-    try:
-        post = parse_record(obj, fmt, pseudo)
-    except ParseError as error:
-        assert str(error)
-    else:
-        assert isinstance(post, Post)
