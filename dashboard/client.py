@@ -213,6 +213,13 @@ def case_activity(case: LiveCase) -> float:
     return updated.timestamp() if updated else 0.0
 
 
+def case_freshness(case: LiveCase) -> tuple[int, float, int]:
+    """Which of two states of a case is newer. ``version`` moves only with the advisers' changes (status,
+    owner, merges); the detector grows a case without touching it, so the case's activity and post count
+    decide between states of one version. Ordering by version alone kept the first state the wall saw."""
+    return case["version"], case_activity(case), case["post_count"]
+
+
 # -- end of the wall display's rumour cases ------------------------------------------------------------
 
 
@@ -581,8 +588,8 @@ class LiveFeed:
         return changed
 
     def add_cases(self, raws: Iterable[Mapping[str, Any]]) -> int:
-        """Keep the highest version per case id, like alerts; beyond ``max_cases`` the least recently
-        active cases are dropped. Returns how many cases changed."""
+        """Keep the newest state per case id (see :func:`case_freshness`); beyond ``max_cases`` the least
+        recently active cases are dropped. Returns how many cases changed."""
         changed = 0
         with self._lock:
             for raw in raws:
@@ -590,7 +597,7 @@ class LiveFeed:
                 if case is None:
                     continue
                 known = self._cases.get(case["case_id"])
-                if known is not None and known["version"] >= case["version"]:
+                if known is not None and (case == known or case_freshness(case) < case_freshness(known)):
                     continue
                 self._cases[case["case_id"]] = case
                 self._case_seen[case["case_id"]] = time.monotonic()

@@ -543,3 +543,25 @@ def test_without_a_briefing_the_wall_says_so_and_counts_nothing(app: dash.Dash, 
     panel = wall_page().briefing_panel(Polled(empty, datetime.now(UTC), None), feed, None)
     shown = " ".join(texts(panel))
     assert "No briefing held yet" in shown and "showing everything" not in shown and "new alerts" not in shown
+
+
+def test_a_case_the_detector_grows_replaces_the_one_shown_and_older_states_do_not() -> None:
+    feed = LiveFeed("http://127.0.0.1:1")
+    first = make_case("Leger onderweg naar Haren??", case_id="rumour:leger", post_count=5, updated_at=NOW)
+    grown = {
+        **first,
+        "post_count": 17,
+        "severity": "high",
+        "updated_at": (NOW + timedelta(minutes=20)).isoformat(),
+    }
+    assert feed.add_cases([first]) == 1
+    # The detector grew the case: same room version (nobody touched it), more posts, later activity.
+    assert feed.add_cases([grown]) == 1
+    assert [(c["post_count"], c["severity"]) for c in feed.cases()] == [(17, "high")]
+    # A snapshot read before the growth (a REST page racing a push) does not bring the old state back ...
+    assert feed.add_cases([first]) == 0
+    # ... nor does an older room version, however new its counts look.
+    taken = {**grown, "version": grown["version"] + 1, "owner": "adviseur"}
+    assert feed.add_cases([taken]) == 1
+    assert feed.add_cases([{**grown, "post_count": 99}]) == 0
+    assert [(c["owner"], c["post_count"]) for c in feed.cases()] == [("adviseur", 17)]
