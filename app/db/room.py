@@ -643,6 +643,21 @@ class RoomStore:
             audit.append(session, actor, "changed", incident_subject(incident_id), detail)
             return self._incident(row)
 
+    @staticmethod
+    def _alert_span(session: Session, alert_ids: list[str]) -> tuple[datetime, datetime] | None:
+        """From the first post to the last update of an incident's alerts, in event time."""
+        firsts, lasts = [], []
+        for chunk in _chunks(alert_ids):
+            first, last = session.execute(
+                select(func.min(AlertRow.first_seen), func.max(AlertRow.updated_at)).where(
+                    AlertRow.alert_id.in_(chunk)
+                )
+            ).one()
+            if first is not None and last is not None:
+                firsts.append(first)
+                lasts.append(last)
+        return (min(firsts), max(lasts)) if firsts else None
+
     def auto_link(self, alerts: Sequence[Alert]) -> list[int]:
         """Link new alerts (and rumour cases) to the open incidents collecting them; returns those changed."""
         changed: list[int] = []
@@ -656,7 +671,9 @@ class RoomStore:
                 row.incident_id: [
                     a
                     for a in alerts
-                    if (row.area is None or a.area == row.area) and a.id not in set(row.alert_ids)
+                    if (row.area is None or a.area == row.area)
+                    and a.id not in set(row.alert_ids)
+                    and _near(a, self._alert_span(session, row.alert_ids))
                 ]
                 for row in open_rows
             }
@@ -953,6 +970,18 @@ def _new_case_row(
         updated_at=now,
         version=version,
     )
+
+
+# An incident collects alerts active within this long of its own alerts (event time): a replay of another
+# year's posts, or a new incident weeks later, is not part of it. A coordinator can still link by hand.
+LINK_GAP = timedelta(days=2)
+
+
+def _near(alert: Alert, span: tuple[datetime, datetime] | None) -> bool:
+    if span is None:  # the first alert sets the incident's time
+        return True
+    first, last = span
+    return alert.updated_at >= first - LINK_GAP and alert.first_seen <= last + LINK_GAP
 
 
 def _answer_effect(

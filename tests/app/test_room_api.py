@@ -464,6 +464,24 @@ def test_effects_and_analysis_count_all_posts_not_the_sample_read(
     assert draft["figures"]["posts"] == 30
 
 
+def test_an_incident_collects_alerts_of_its_own_days_only(client: TestClient) -> None:
+    incident = client.post("/api/incidents", json={"title": "Project X Haren"}).json()  # every area
+    day, year = 24 * 60, 365 * 24 * 60
+    save(client, rumour("rumour:first", ["1"]))  # the first alert sets the incident's time
+    save(
+        client,
+        rumour("rumour:next-day", ["2"], minutes=day),
+        rumour("rumour:replayed", ["3"], minutes=-2 * year),
+    )
+    save(client, rumour("rumour:weeks-later", ["4"], minutes=30 * day))
+    linked = client.get(f"/api/incidents/{incident['incident_id']}").json()["alert_ids"]
+    # An export of another year replayed into the room, or a new incident weeks later, is not this one's.
+    assert linked == ["rumour:first", "rumour:next-day"]
+    # Linking by hand still takes any alert.
+    client.patch(f"/api/incidents/{incident['incident_id']}", json={"link_alerts": ["rumour:replayed"]})
+    assert "rumour:replayed" in client.get(f"/api/incidents/{incident['incident_id']}").json()["alert_ids"]
+
+
 def test_an_incident_closed_while_alerts_are_linked_takes_none(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
