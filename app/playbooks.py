@@ -55,7 +55,10 @@ class Trigger(BaseModel):
     min_severity: Severity = Severity.LOW
     terms_any: tuple[Term, ...] = Field(
         default=(),
-        description="the alert's text (title, explanation, examples) has one of these; empty = any",
+        description=(
+            "the alert's text (title, explanation, examples) has one of these; for a spike its title or a"
+            " term that drives it (at least 5% of its posts); empty = any"
+        ),
     )
 
     def matches(self, alert: Alert) -> bool:
@@ -63,12 +66,29 @@ class Trigger(BaseModel):
             return False
         if not self.terms_any:
             return True
-        text = " ".join([alert.title, alert.explanation, *(e.text for e in alert.examples)])
+        text = _trigger_text(alert)
         as_written, any_case = _term_patterns(self.terms_any)
         return bool(
             (as_written is not None and as_written.search(text))
             or (any_case is not None and any_case.search(text.lower()))
         )
+
+
+# A spike is about the terms that drive it: a term carried by fewer of its posts than this share is an aside.
+DRIVER_SHARE = 0.05
+DRIVER_MIN_POSTS = 3
+
+
+def _trigger_text(alert: Alert) -> str:
+    """What a trigger's terms are looked for in. For a spike: its title and the hashtags and terms that carry
+    a real share of its posts. Its explanation and examples name every term seen twice, and a Project X
+    spike of 538 posts went to the fire playbook for two that said "brand"."""
+    top_terms = alert.details.get("top_terms") if alert.kind == AlertKind.SPIKE else None
+    if isinstance(top_terms, list):
+        least = max(DRIVER_MIN_POSTS, DRIVER_SHARE * alert.post_count)
+        drivers = [str(term) for term, count in top_terms if isinstance(count, int) and count >= least]
+        return " ".join([alert.title, *drivers])
+    return " ".join([alert.title, alert.explanation, *(e.text for e in alert.examples)])
 
 
 @cache

@@ -54,6 +54,28 @@ def test_alerts_find_their_playbook() -> None:
     assert playbooks.match(_alert(AlertKind.SPIKE, "brand", Severity.LOW)) is None
 
 
+def _spike(title: str, top_terms: list[tuple[str, int]], posts: int) -> Alert:
+    terms = ", ".join(f"{t} ({c})" for t, c in top_terms)
+    example = Example(key="t:1", created_at=T0, text="brandweer en ME bij het feest")
+    return Alert(
+        id="s", kind=AlertKind.SPIKE, severity=Severity.HIGH, title=title,
+        explanation=f"Aanleiding: {terms}.", first_seen=T0, updated_at=T0, post_count=posts,
+        examples=(example,),
+        details={"top_terms": [list(tc) for tc in top_terms]},
+    )  # fmt: skip
+
+
+def test_a_spike_falls_under_the_playbook_of_the_terms_that_drive_it() -> None:
+    playbooks = PlaybookSet.load()
+    party = _spike("Piek in Haren", [("#projectxharen", 538), ("brandweer", 2), ("brand", 2)], posts=600)
+    assert playbooks.match(party) is None  # two posts about a fire do not make a fire
+    riot = _spike("Piek in Haren", [("#projectxharen", 538), ("rellen", 63), ("brand", 4)], posts=600)
+    assert playbooks.match(riot).id == "public_order"
+    fire = _spike("Piek in Moerdijk", [("brand", 120), ("rook", 80)], posts=150)
+    assert playbooks.match(fire).id == "fire"
+    assert playbooks.match(_spike("Piek in 'rook'", [], posts=40)).id == "fire"  # a term's own spike
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
