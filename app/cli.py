@@ -1,5 +1,5 @@
 """The `signaal` command: serve, dashboard, demo, replay, detect, scenario, export, users, apikey, token,
-db."""
+retention, db."""
 
 from __future__ import annotations
 
@@ -23,9 +23,15 @@ log = logging.getLogger("signaal")
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.config import check_for_production
     from app.main import create_app
+    from app.playbooks import PlaybookSet
 
     settings = get_settings()
+    # Checked again when the service starts; here they end the command with the reason instead of the
+    # traceback of a failed application start-up.
+    check_for_production(settings)
+    PlaybookSet.load(settings.playbook_dir)
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
@@ -479,7 +485,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One line per HTTP request from the replay client drowns what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    return args.run(args)
+    from app.config import UnsafeSettings
+    from app.playbooks import PlaybookError
+    from streams.replay import ReplayRefused
+
+    try:
+        return args.run(args)
+    except (UnsafeSettings, PlaybookError, ReplayRefused) as error:
+        # What an operator must fix, said in their terms; the traceback only with --verbose.
+        if args.verbose:
+            raise
+        print(f"signaal {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -190,6 +190,10 @@ class KafkaTarget:
 RETRIED_STATUSES = frozenset({502, 503, 504})
 
 
+class ReplayRefused(RuntimeError):
+    """The service will not take the posts: a wrong key, a body it refuses, or no answer after all retries."""
+
+
 class HttpTarget:
     """POST raw records as NDJSON to the service's ingest endpoint, retrying while it is unreachable or busy
     (503) and waiting as long as it asks when we send too fast (429 Retry-After). ``api_key`` is the
@@ -229,15 +233,22 @@ class HttpTarget:
                     # This is the service pacing us, not failing, so it uses up no retry.
                     time.sleep(_retry_after(response))
                     continue
+                if response.status_code in (401, 403):
+                    raise ReplayRefused(
+                        f"the service refused the key (HTTP {response.status_code}: {_detail(response)});"
+                        " set SIGNAAL_API_KEY to a producer's key (`signaal apikey add NAME` prints one)"
+                    )
                 if response.status_code not in RETRIED_STATUSES:
-                    response.raise_for_status()
+                    if response.is_error:
+                        raise ReplayRefused(f"the service refused the posts: HTTP {response.status_code}: "
+                                            f"{_detail(response)}")  # fmt: skip
                     return response.json()
                 # The service's own 503 says why in JSON; a proxy in front of it answers in HTML.
                 problem = f"HTTP {response.status_code}: {_detail(response)}"
             except httpx.TransportError as error:
                 problem = f"{type(error).__name__}: {error}"
             if attempt == self._retries:
-                raise RuntimeError(f"ingest failed after {attempt + 1} tries: {problem}")
+                raise ReplayRefused(f"ingest failed after {attempt + 1} tries: {problem}")
             print(
                 f"signaal replay: service not reachable ({problem}); retrying in {wait:.1f} s",
                 file=sys.stderr,
