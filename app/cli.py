@@ -309,6 +309,12 @@ def _open_demo_incident(api_url: str, town: str) -> int:
     return int(response.json()["incident_id"])
 
 
+def _own_command() -> str:
+    """How to run `signaal` again from any shell: the script beside this interpreter (a virtualenv's bin)."""
+    script = Path(sys.executable).with_name("signaal")
+    return str(script) if script.exists() else "signaal"
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Service, dashboard and the Project X scenario replayed, in one process tree on the embedded default."""
     from streams.replay import HttpTarget, build_timeline, replay
@@ -345,7 +351,8 @@ def _demo(args: argparse.Namespace) -> int:
             f"\n  Signaal demo is running (embedded bus, SQLite at {database})\n"
             f"  dashboard : {dash_url}/  (wall: {dash_url}/wall, rumours: {dash_url}/rumours)\n"
             f"  incident  : {dash_url}/incidents/{incident}\n"
-            f"  export    : DATABASE_URL=sqlite:///{database} signaal export {incident} --format pdf\n"
+            f"  export    : DATABASE_URL=sqlite:///{database} {_own_command()} export {incident} "
+            "--format pdf\n"
             f"  sign-in is off in the demo (development mode); see the README for production\n"
             f"  API       : {api_url}/docs\n"
             f"  replaying : {len(scenario.records)} posts of a Project X scenario in {args.town} "
