@@ -82,6 +82,17 @@ def list_posts(
     return PostPage(total=total, items=[PostOut.of(p) for p in posts])
 
 
+@router.get("/posts/{key:path}", response_model=PostOut, responses={404: {"description": "no such post"}})
+def get_post(key: str, services: ServicesDep, user: Reader) -> PostOut:
+    """One stored post by its key, ``platform:id`` (e.g. ``twitter:500272350906957824``): to find what a data
+    subject request names."""
+    no_nul(key, "key")
+    post = services.store.get_post(key)
+    if post is None:
+        raise HTTPException(404, f"no post {key!r}")
+    return PostOut.of(post)
+
+
 @router.get("/stats/volume", response_model=Volume)
 def volume(
     services: ServicesDep,

@@ -96,6 +96,15 @@ def test_authors_are_pseudonymised_and_posts_enriched(client: TestClient) -> Non
     assert post["cell"]
 
 
+def test_a_post_is_found_by_its_platform_id(client: TestClient) -> None:
+    client.post("/api/ingest", content="\n".join([native("41", "eerste"), native("42", "tweede")]))
+    wait_for_total(client, 2)
+    post = client.get("/api/posts/scenario:42").json()
+    assert (post["key"], post["text"]) == ("scenario:42", "tweede")
+    assert client.get("/api/posts/scenario:43").status_code == 404
+    assert client.get("/api/posts/twitter:42").status_code == 404  # the platform is part of the key
+
+
 def test_a_line_not_in_utf8_is_refused_clearly_and_kept(client: TestClient) -> None:
     result = client.post("/api/ingest", content=native("8").encode() + b"\n\xff\xfe{}\n").json()
     assert result["rejected"] == 1

@@ -29,6 +29,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/auth/me"): "any",
     ("GET", "/api/status"): "read",
     ("GET", "/api/posts"): "read",
+    ("GET", "/api/posts/{key}"): "read",
     ("GET", "/api/stats/volume"): "read",
     ("POST", "/api/posts/{key}/reveal"): "reveal",
     ("GET", "/api/alerts"): "read",
