@@ -196,7 +196,9 @@ class AnswerIn(Versioned):
     channel: Channel
     url: Annotated[str | None, Field(max_length=2048)] = None
     published_at: AwareDatetime | None = Field(default=None, description="defaults to the stream's clock")
-    incident_id: int | None = Field(default=None, description="also record it as an 'act' entry there")
+    incident_id: Annotated[int, Field(ge=1, le=2**53)] | None = Field(
+        default=None, description="also record it as an 'act' entry there"
+    )
 
 
 # --- Incidents and their cycle ---------------------------------------------------------------------------

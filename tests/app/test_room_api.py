@@ -464,6 +464,14 @@ def test_effects_and_analysis_count_all_posts_not_the_sample_read(
     assert draft["figures"]["posts"] == 30
 
 
+def test_an_answer_naming_an_incident_number_past_any_database_integer_is_refused(client: TestClient) -> None:
+    ingest(client, [("1", 0, "De dijk is doorgebroken")])
+    save(client, rumour("rumour:dijk", ["1"]))
+    body = {"text": "De dijk houdt.", "channel": "press", "incident_id": 2**63}  # schemathesis found a 500
+    answer = client.post("/api/rumours/rumour:dijk/answer", json=body)
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "incident_id"
+
+
 def test_an_incident_collects_alerts_of_its_own_days_only(client: TestClient) -> None:
     incident = client.post("/api/incidents", json={"title": "Project X Haren"}).json()  # every area
     day, year = 24 * 60, 365 * 24 * 60
