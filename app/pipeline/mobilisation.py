@@ -67,15 +67,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.pipeline import time_expressions
+from app.pipeline import time_expressions, wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
 from app.playbooks import Lexicon, PlaybookError, PlaybookSet
 from streams import gazetteer
 from streams.post import Post
 
 HOUR = 3600.0
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_EXAMPLES = 5
 # Escalation terms written with capitals ("ME", Mobiele Eenheid, the riot police) match only as written,
 # as in playbook triggers: in lower case "me" is the pronoun ("schaam me"). PlaybookSet.lexicon() lowers
@@ -803,30 +801,34 @@ class MobilisationDetector:
             place = cascade.street or cascade.town  # only a street was named
         else:
             place = f"{cascade.street}, {cascade.town}" if cascade.street else cascade.town
-        local = datetime.fromtimestamp(cascade.announced, time_expressions.LOCAL)
-        # Spelled out rather than strftime("%a %b"), which follows the server's locale.
-        when = f"{WEEKDAY_NAMES[local.weekday()]} {local.day} {MONTH_NAMES[local.month - 1]}"
-        if cascade.announced_known:
-            when += f" {local:%H:%M}"
-        doubling = f"doubling every {math.log(2) / growth:.1f} h" if growth > 0 else "not accelerating"
-        ahead = f"in {hours_left:.0f} h" if hours_left >= 0 else f"{-hours_left:.0f} h ago"
-        title = f"Call spreading: {place}, {when} ({ahead}): {cascade.reshares} reshares, {authors} authors"
-        origins = sorted(cascade.outside_from.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-        explanation = (
-            f"An invitation to {place} on {when} (announced time {ahead}) has been reshared "
-            f"{cascade.reshares} times and repeated in {cascade.mentions} other posts, by {authors} distinct "
-            "authors; "
-            f"{recent / window:.1f} reshares and mentions per hour in the last {window:g} h against "
-            f"{older / window:.1f} before ({doubling}). {outside} authors "
-            f"({share:.0%}) travel or post from elsewhere"
-            + (f", e.g. {', '.join(name for name, _ in origins)}" if origins else "")
-            + f". {cascade.escalation_posts} posts in the cascade mention police, riots or fireworks"
-            + (
-                f"; {cascade.scene_escalation} posts about {cascade.town} report escalation near the time."
-                if cascade.scene_escalation
-                else "."
-            )
+        announced = datetime.fromtimestamp(cascade.announced, UTC)
+        when = wording.day_and_time(announced) if cascade.announced_known else wording.day(announced)
+        doubling = (
+            f"verdubbelt elke {wording.decimal(math.log(2) / growth)} uur" if growth > 0 else "versnelt niet"
         )
+        ahead = f"over {hours_left:.0f} uur" if hours_left >= 0 else f"{-hours_left:.0f} uur geleden"
+        n = wording.count
+        title = (
+            f"Oproep verspreidt zich: {place}, {when} ({ahead}): {n(cascade.reshares)}x gedeeld, "
+            f"{n(authors)} accounts"
+        )
+        origins = sorted(cascade.outside_from.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        examples_from = f", bijvoorbeeld {', '.join(name for name, _ in origins)}" if origins else ""
+        sentences = [
+            f"Een uitnodiging voor {place} op {when} (aangekondigde tijd {ahead}) is "
+            f"{n(cascade.reshares)} keer gedeeld en in {n(cascade.mentions)} andere berichten herhaald, door "
+            f"{n(authors)} verschillende accounts; {wording.decimal(recent / window)} keer gedeeld of "
+            f"genoemd per uur in de laatste {window:g} uur, tegen {wording.decimal(older / window)} daarvoor "
+            f"({doubling}).",
+            f"{n(outside)} accounts ({wording.percent(share)}) reizen of posten van elders{examples_from}.",
+            f"{n(cascade.escalation_posts)} berichten in de cascade noemen politie, rellen of vuurwerk.",
+        ]
+        if cascade.scene_escalation:
+            sentences.append(
+                f"{n(cascade.scene_escalation)} berichten over {cascade.town} melden escalatie rond het "
+                "aangekondigde tijdstip."
+            )
+        explanation = " ".join(sentences)
         examples = [cascade.root, *cascade.outside_examples]
         for extra in (cascade.last_escalation, cascade.last_text):
             if extra is not None and extra not in examples:

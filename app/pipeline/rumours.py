@@ -57,6 +57,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.pipeline import wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
 from app.pipeline.claims import (
     Anchor,
@@ -941,18 +942,19 @@ class RumourDetector:
 
     def _explain(self, c: _Claim, parts: ScoreParts, authors: int, recent: int) -> str:
         s = self.settings
-        since = c.first_seen.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        n = wording.count
         more = "+" if authors >= _MAX_AUTHORS else ""
         text = (
-            f"A claim spreads: {c.posts} posts by {authors}{more} accounts since {since}, "
-            f"{recent} in the last {s.growth_minutes} minutes "
-            f"({c.reposts} reposts, {c.quotes} quotes, {c.reactions} replies). "
-            f"Of {c.text_posts} posts with their own words, {c.enquiry} ask whether it is true and "
-            f"{c.denial} deny it; {c.hedged} of {c.carriers} that state it hedge. "
-            f"Rumour score {parts.score:.2f} (threshold {s.min_score:.2f})"
+            f"Een bewering verspreidt zich: {n(c.posts)} berichten van {n(authors)}{more} accounts sinds "
+            f"{wording.day_and_time(c.first_seen)}, {n(recent)} in de laatste {s.growth_minutes} minuten "
+            f"({n(c.reposts)} reposts, {n(c.quotes)} citaten, {n(c.reactions)} reacties). "
+            f"Van de {n(c.text_posts)} berichten in eigen woorden vragen er {n(c.enquiry)} of het waar is en "
+            f"ontkennen {n(c.denial)} het; {n(c.hedged)} van de {n(c.carriers)} die het beweren, doen dat "
+            f"met voorbehoud. Geruchtscore {wording.decimal(parts.score, 2)} "
+            f"(drempel {wording.decimal(s.min_score, 2)})"
         )
         if parts.model is not None:
-            text += f"; classifier {parts.model:.2f}"
+            text += f"; tekstmodel {wording.decimal(parts.model, 2)}"
         return text + "."
 
 

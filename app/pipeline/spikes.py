@@ -103,6 +103,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import betainc
 
+from app.pipeline import wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
 from app.playbooks import Lexicon, PlaybookError, PlaybookSet
 from streams.post import Post
@@ -913,34 +914,38 @@ class SpikeDetector:
         peak_ratio = peak / peak_expected if peak_expected > 0 else math.inf
         if episode.closed:
             title = (
-                f"Voorbij: piek in {where}: tot {peak}{what} in {minutes} min, verwacht {_num(peak_expected)}"
+                f"Voorbij: piek in {where}: tot {_num(peak)}{what} in {minutes} min, "
+                f"verwacht {_num(peak_expected)}"
             )
             first = (
-                f"De piek ({_subject(key)}) is voorbij: nu {observed} in {minutes} minuten, verwacht "
-                f"{_num(expected)}. Hoogste stand: {peak} in {minutes} minuten, verwacht "
+                f"De piek ({_subject(key)}) is voorbij: nu {_num(observed)} in {minutes} minuten, verwacht "
+                f"{_num(expected)}. Hoogste stand: {_num(peak)} in {minutes} minuten, verwacht "
                 f"{_num(peak_expected)} ({_num(peak_ratio)}x zo veel; {_p(episode.peak_p)})."
             )
         else:
-            title = f"Piek in {where}: {observed}{what} in {minutes} min, verwacht {_num(expected)}{calendar}"
+            title = (
+                f"Piek in {where}: {_num(observed)}{what} in {minutes} min, "
+                f"verwacht {_num(expected)}{calendar}"
+            )
             first = (
-                f"{observed} berichten ({_subject(key)}) in de laatste {minutes} minuten, verwacht "
+                f"{_num(observed)} berichten ({_subject(key)}) in de laatste {minutes} minuten, verwacht "
                 f"{_num(expected)} voor dit uur van de week: {_num(ratio)}x zo veel; kans daarop bij normaal "
                 f"verloop {_p(p)}."
             )
             if peak > observed:
-                first += f" Hoogste stand tot nu: {peak} in {minutes} minuten."
+                first += f" Hoogste stand tot nu: {_num(peak)} in {minutes} minuten."
         local = datetime.fromtimestamp(episode.first_t, self._tz)
         lines = [first]
         if top_terms:
-            lines.append("Aanleiding: " + ", ".join(f"{t} ({c})" for t, c in top_terms[:6]) + ".")
+            lines.append("Aanleiding: " + ", ".join(f"{t} ({_num(c)})" for t, c in top_terms[:6]) + ".")
         if top_words:
             scope = f" (in de laatste {sampled} berichten)" if sampled < episode.post_count else ""
-            words = ", ".join(f"{t} ({c})" for t, c in top_words[:6])
+            words = ", ".join(f"{t} ({_num(c)})" for t, c in top_words[:6])
             lines.append(f"Veel gebruikte woorden{scope}: {words}.")
         if top_places:
-            lines.append("Plaatsen: " + ", ".join(f"{t} ({c})" for t, c in top_places) + ".")
+            lines.append("Plaatsen: " + ", ".join(f"{t} ({_num(c)})" for t, c in top_places) + ".")
         if related:
-            shared_with = (f"{self._keys[name].label} ({n} gedeelde berichten)" for name, n in related)
+            shared_with = (f"{self._keys[name].label} ({_num(n)} gedeelde berichten)" for name, n in related)
             lines.append("Hangt samen met: " + ", ".join(shared_with) + ".")
         if key.calendar:
             lines.append(f"Kalender: {key.calendar}, verwachting x{_num(key.factor)}.")
@@ -951,7 +956,7 @@ class SpikeDetector:
                 "dit soort dag nog niet; dit kan gewone dagelijkse drukte zijn."
             )
         state = "voorbij" if episode.closed else "loopt"
-        lines.append(f"Sinds {local:%H:%M} ({state}) {episode.post_count} berichten in deze piek.")
+        lines.append(f"Sinds {local:%H:%M} ({state}) {_num(episode.post_count)} berichten in deze piek.")
 
         examples = self._examples(episode, [t for t, _ in (top_terms or top_words)[:3]])
         details: dict[str, Any] = {
@@ -1061,7 +1066,7 @@ def _num(x: float) -> str:
     if not math.isfinite(x):
         return "∞"
     if x >= 10 or float(x).is_integer():
-        return f"{x:.0f}"
+        return wording.count(round(x))
     text = f"{x:.1f}" if x >= 1 else f"{x:.2f}"
     return text.replace(".", ",")
 

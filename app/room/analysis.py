@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from app.pipeline.alerts import Alert, AlertKind
 from app.pipeline.mobilisation import ACRONYM_MAX_LEN
 from app.pipeline.signals import cues
+from app.pipeline.wording import LOCAL
 from app.room.models import AnalyseBody, CaseStatus, Evidence, Finding, Goal, RumourCase
 from streams.post import Post
 
@@ -158,7 +159,8 @@ def snapshot(
         "" if trend is None else f", {'up' if trend >= 0 else 'down'} {abs(trend):.0%} on the half before"
     )
     summary = (
-        f"{n_posts} posts between {start:%d %b %H:%M} and {end:%H:%M} UTC{direction}; "
+        f"{n_posts} post{'' if n_posts == 1 else 's'} between {start.astimezone(LOCAL):%d %b %H:%M} and "
+        f"{end.astimezone(LOCAL):%H:%M}{direction}; "
         f"{len(alerts)} alerts, {len(open_cases)} open rumour cases."
     )
     return AnalyseBody(

@@ -20,10 +20,12 @@ def settings_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     get_settings.cache_clear()
+    # cli.main points logging at the captured stderr of the test that calls it, closed once that test ends:
+    # start without those handlers and put back what was there.
     handlers = logging.getLogger().handlers[:]
+    logging.getLogger().handlers[:] = []
     yield
     get_settings.cache_clear()
-    # cli.main points logging at this test's captured stderr, which is closed once the test ends.
     logging.getLogger().handlers[:] = handlers
 
 

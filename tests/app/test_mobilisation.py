@@ -100,7 +100,7 @@ def test_fires_days_before_the_announced_time_and_names_place_and_time(
     assert first.id == "mobilisation:Veghel:2024-09-21"
     assert first.area == "Veghel"
     assert "Kerkstraat 12, Veghel" in first.title
-    assert "Sat 21 Sep 20:00" in first.title
+    assert "za 21 sep 20:00" in first.title
     assert first.details["announced_at"] == PARTY.astimezone(UTC).isoformat()
     assert first.details["announced_time_known"] is True
     alerted_at = datetime.fromisoformat(first.details["alerted_at"])

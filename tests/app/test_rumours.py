@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from app.pipeline import wording
 from app.pipeline.alerts import Alert, AlertKind
 from app.pipeline.claims import (
     MinHasher,
@@ -348,6 +349,9 @@ def test_a_spreading_hedged_questioned_claim_becomes_a_case() -> None:
     assert set(last.member_ids) == {p.key for p in posts}
     assert last.details["stance"]["query"] > 0 and last.details["components"]["hedged_share"] > 0.5
     assert last.details["score"] >= 0.5 and last.details["components"]["model"] is None
+    # Said in Dutch, with the Amsterdam clock time of the first post.
+    assert last.explanation.startswith(f"Een bewering verspreidt zich: {len(posts)} berichten")
+    assert f"sinds {wording.day_and_time(posts[0].created_at)}," in last.explanation
     assert sum(last.details["spread"].values()) == len(posts)
     assert len(last.details["spread"]) == 3  # 30 minutes in 10-minute buckets
     assert det.labels(posts[-1].key).rumour  # type: ignore[union-attr]

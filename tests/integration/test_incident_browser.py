@@ -172,7 +172,7 @@ def test_an_incident_goes_round_the_cycle_in_the_browser(
 
     # The posts arrive after the incident is open: its alerts and rumour cases link themselves by area.
     ingest_scenario(service)
-    until(driver, lambda d: "Call spreading" in text_of(d, "inc-alerts"), timeout=30)
+    until(driver, lambda d: "Oproep verspreidt zich" in text_of(d, "inc-alerts"), timeout=30)
     until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#inc-cases li.case a[href^='/rumours?case=']"))
     until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#inc-volume g.trace.bars path"))
 
@@ -199,9 +199,9 @@ def test_an_incident_goes_round_the_cycle_in_the_browser(
     assert "Geen steekpartij bevestigd" in analysis
     assert re.search(r"edited by local at \w{3} \d\d \w{3} \d\d:\d\d", analysis)
     assert "first written by local" in analysis
-    assert "Findings: " in analysis and "Call spreading" not in analysis  # folded until opened
+    assert "Findings: " in analysis and "Oproep verspreidt zich" not in analysis  # folded until opened
     click(driver, driver.find_element(By.CSS_SELECTOR, "#inc-analyse-entries .findings-fold summary"))
-    until(driver, lambda d: "Call spreading" in entries_text(d, "analyse"))
+    until(driver, lambda d: "Oproep verspreidt zich" in entries_text(d, "analyse"))
     click(driver, driver.find_element(By.CSS_SELECTOR, "#inc-analyse-entries details.versions summary"))
     until(driver, lambda d: "Onrust rond de Stationsweg" in entries_text(d, "analyse"))
 
