@@ -53,6 +53,13 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def count(n: int | float) -> str:
+    """A whole number with its thousands set apart by a narrow space: 1 888. The pages are in English, the
+    alerts and the readers Dutch: "1,888" reads as one point eight to them, "1.888" as one point eight to
+    English readers; a space reads the same to both (as ISO 80000 writes it)."""
+    return f"{round(n):,}".replace(",", "\u202f")
+
+
 def parse_time(value: object) -> datetime | None:
     """ISO 8601 (or a datetime) to an aware UTC datetime; naive times are taken as UTC, garbage as None."""
     if isinstance(value, datetime):

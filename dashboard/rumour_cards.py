@@ -17,7 +17,7 @@ from typing import Any
 
 from dash import html
 
-from dashboard.display import LOCAL_TZ, clock, parse_time, plain, to_local
+from dashboard.display import LOCAL_TZ, clock, count, parse_time, plain, to_local
 from dashboard.figures.spread import sparkline_uri, stance_counts
 
 # Mirror of app.room.models.TRANSITIONS (the dashboard talks to the API only; a test keeps them equal).
@@ -65,9 +65,9 @@ def when(value: Any) -> str:
     return to_local(moment).strftime("%d %b %H:%M").lstrip("0")
 
 
-def posts_label(count: Any) -> str:
-    n = count if isinstance(count, int) and not isinstance(count, bool) else 0
-    return f"{n:,} post" + ("" if n == 1 else "s")
+def posts_label(value: Any) -> str:
+    n = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return f"{count(n)} post" + ("" if n == 1 else "s")
 
 
 def allowed_statuses(case: Mapping[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dashboard.display import clock, escape_plotly, naive_local, parse_time, plain, to_local
+from dashboard.display import clock, count, escape_plotly, naive_local, parse_time, plain, to_local
 from dashboard.figures import map as mapfig
 from dashboard.figures import volume as volfig
 from dashboard.figures.geodata import Place
@@ -355,7 +355,7 @@ def format_lag(lag: float | None) -> str:
 
 
 def format_rate(rate: float) -> str:
-    return f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
+    return f"{rate:.1f}" if rate < 10 else count(rate)
 
 
 @dataclass(frozen=True)

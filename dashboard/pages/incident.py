@@ -25,7 +25,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.auth import session_token
 from dashboard.client import SEVERITIES
-from dashboard.display import LOCAL_TZ, day_time, parse_time, plain
+from dashboard.display import LOCAL_TZ, count, day_time, parse_time, plain
 from dashboard.figures.incident import (
     CHANNELS,
     effect_figure,
@@ -151,7 +151,7 @@ def finding_item(finding: Mapping[str, Any]) -> html.Li:
 def figures_line(figures: Mapping[str, Any]) -> str:
     parts = []
     if figures.get("posts") is not None:
-        parts.append(f"{figures['posts']:,} posts")
+        parts.append(f"{count(figures['posts'])} posts")
     if figures.get("posts_per_hour") is not None:
         parts.append(f"{figures['posts_per_hour']:g}/hour")
     trend = figures.get("trend")
@@ -377,7 +377,7 @@ def alert_row(alert: Mapping[str, Any]) -> html.Li:
                 children=[
                     html.Span(severity.upper(), className=f"badge sev-{severity}"),
                     html.Span(plain(str(alert.get("kind")), 20), className="kind"),
-                    html.Span(f"{alert.get('post_count', 0):,} posts", className="count"),
+                    html.Span(f"{count(alert.get('post_count', 0))} posts", className="count"),
                     html.Span(day_time(alert.get("first_seen")), className="time"),
                     html.Button(
                         "unlink",
@@ -409,7 +409,7 @@ def case_row(case: Mapping[str, Any]) -> html.Li:
                 className="alert-head",
                 children=[
                     html.Span(status, className=f"status-chip case-{status}"),
-                    html.Span(f"{case.get('post_count', 0):,} posts", className="count"),
+                    html.Span(f"{count(case.get('post_count', 0))} posts", className="count"),
                     html.Span(
                         f"owner {plain(case.get('owner'), 40)}" if case.get("owner") else "no owner",
                         className="owner",
@@ -1555,5 +1555,5 @@ def export(*args: Any) -> tuple[Any, ...]:
             content, name = api.export(incident_id, fmt)
     except (Refused, httpx.HTTPError) as error:
         return no_update, f"Export failed: {_error(error)}."
-    message = done(f"{name} ({len(content):,} bytes) downloaded; the export is in the audit trail.")
+    message = done(f"{name} ({count(len(content))} bytes) downloaded; the export is in the audit trail.")
     return dcc.send_bytes(content, name), message

@@ -14,6 +14,7 @@ from typing import Any
 import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
+from dashboard import display
 from dashboard.client import FeedStatus, LiveAlert, LiveFeed, LivePost, live_feed
 from dashboard.display import clock, parse_time, plain
 from dashboard.figures import map_figure, volume_figure
@@ -82,7 +83,7 @@ def alert_item(alert: LiveAlert) -> html.Li:
     facts: list[Any] = [
         html.Time(clock(updated), dateTime=alert["updated_at"], title="last updated (Amsterdam time)"),
         html.Span(plain(alert["area"], 40) or "no area", className="area"),
-        html.Span(f"{alert['post_count']:,} posts", className="count"),
+        html.Span(f"{display.count(alert['post_count'])} posts", className="count"),
     ]
     if alert["playbook"]:
         facts.append(html.Span(f"playbook {plain(alert['playbook'], 40)}", className="playbook"))
@@ -130,7 +131,8 @@ def area_strip(feed: LiveFeed) -> list[Any]:
     if not areas:
         parts.append(html.Span("none yet", className="area-count none"))
     parts += [
-        html.Span([html.B(plain(area, 40)), f" {count:,}"], className="area-count") for area, count in areas
+        html.Span([html.B(plain(area, 40)), f" {display.count(count)}"], className="area-count")
+        for area, count in areas
     ]
     return parts
 
@@ -145,7 +147,7 @@ def status_line(status: FeedStatus) -> list[Any]:
     parts: list[Any] = [
         html.Span(className=f"dot {state}"),
         html.Span(label, className=f"state {state}"),
-        html.Span(f"{status.buffered:,} posts in buffer", className="fact"),
+        html.Span(f"{display.count(status.buffered)} posts in buffer", className="fact"),
         html.Span(f"last post {clock(status.last_post_at, seconds=True)}", className="fact"),
         html.Span(f"{status.posts_per_minute:.1f} posts/min (5-min avg)", className="fact"),
     ]

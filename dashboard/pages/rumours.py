@@ -26,6 +26,7 @@ import dash
 import httpx
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
+from dashboard import display
 from dashboard import rumour_cards as rc
 from dashboard.auth import session_token, session_user
 from dashboard.display import plain
@@ -462,7 +463,7 @@ def render_board(
     me = _me(adviser)
     chosen = _case_to_show(selected, detail_shown, [{"case_id": c["case_id"]} for c in cases])
     total = int(page.get("total") or 0)
-    count = f"{total:,} case{'s' if total != 1 else ''}" + (
+    count = f"{display.count(total)} case{'s' if total != 1 else ''}" + (
         f", newest {MAX_CARDS} shown" if total > MAX_CARDS else ""
     )
     head = f"{status}|{show_closed}|{me}"
@@ -571,14 +572,15 @@ def detail_outputs(
     points = detail.get("points") or []
     areas = detail.get("areas") or {}
     area_items = [
-        html.Span([html.B(plain(area, 40)), f" {count:,}"], className="rb-area-count")
+        html.Span([html.B(plain(area, 40)), f" {display.count(count)}"], className="rb-area-count")
         for area, count in list(areas.items())[:8]
     ] or [html.Span("no municipality known for these posts", className="rb-none")]
     nomap: Any = []
     if not points:
         nomap = html.P(
-            f"None of the {int(detail.get('post_count') or 0):,} posts carries a location, so there is "
-            "nothing to put on a map. Where they come from, by the place names in the posts: see above.",
+            f"None of the {display.count(int(detail.get('post_count') or 0))} posts carries a location, so "
+            "there is nothing to put on a map. Where they come from, by the place names in the posts: see "
+            "above.",
             className="rb-none",
         )
     others = [rc.case_option(c) for c in index if c["case_id"] != detail["case_id"]]

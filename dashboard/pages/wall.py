@@ -24,7 +24,7 @@ import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard.client import ApiClient, FeedStatus, LiveAlert, LiveCase, LiveFeed, Polled, live_feed, poller
-from dashboard.display import clock, parse_time, plain
+from dashboard.display import clock, count, parse_time, plain
 from dashboard.figures.geodata import load_outline, load_places
 from dashboard.figures.wall import (
     KIND_LABEL,
@@ -145,7 +145,7 @@ def rumour_line(case: LiveCase) -> html.Li:
                 ],
                 className="text",
             ),
-            html.Span(f"{case['post_count']:,}×", className="count", title="posts"),
+            html.Span(f"{count(case['post_count'])}×", className="count", title="posts"),
             html.Span(owner, className="owner" + ("" if case["owner"] else " unowned")),
         ],
     )

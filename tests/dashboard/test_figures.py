@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from dashboard.display import escape_plotly, naive_local, plain
+from dashboard.display import count, escape_plotly, naive_local, plain
 from dashboard.figures import map_figure, volume_figure
 from dashboard.figures.geodata import Place, load_outline, load_places
 from dashboard.figures.map import NL_BOUNDS, OFFLINE_STYLES, bin_posts, bubble_size, choose_labels, fit_view
@@ -291,6 +291,11 @@ def test_volume_figure_empty_is_valid_and_says_so() -> None:
         fig = volume_figure(points)
         assert is_valid(fig)
         assert fig.layout.annotations[0].text == "No posts in this period"
+
+
+def test_counts_set_thousands_apart_with_a_narrow_space() -> None:
+    # Neither "1,888" (one point eight to a Dutch reader) nor "1.888" (to an English one).
+    assert [count(n) for n in (7, 1888, 1_234_567, 20.6)] == ["7", "1\u202f888", "1\u202f234\u202f567", "21"]
 
 
 def test_naive_local_handles_summer_time() -> None:

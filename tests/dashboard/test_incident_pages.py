@@ -125,7 +125,7 @@ def test_an_analysis_shows_its_goals_with_evidence_linked(app: dash.Dash) -> Non
     rendered = incident.analysis_body(body)
     shown = texts(rendered)
     assert XSS in shown  # as text: React escapes it
-    assert "1,200 posts · 600/hour · trend −36% · 17% questions" in shown[1]
+    assert "1\u202f200 posts · 600/hour · trend −36% · 17% questions" in shown[1]
     assert {"Information need", "Damage limitation", "Sense-making", "no findings"} <= set(shown)
     links = [c for c in walk(rendered) if isinstance(c, dash.dcc.Link)]
     assert [link.href for link in links] == ["/rumours?case=rumour%3Aa%2Fb"]
