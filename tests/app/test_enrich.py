@@ -88,6 +88,13 @@ def test_place_names_but_not_everyday_words(enricher: Enricher, text: str, place
     assert enricher(_post(text)).places == places
 
 
+def test_place_names_that_are_english_words_count_only_outside_english_posts(enricher: Enricher) -> None:
+    english = enricher(_post("America made its choice, and the police are in Ferguson now"))
+    assert (english.lang, english.places, english.area) == ("en", (), None)
+    dutch = enricher(_post("Grote brand in Goes, de brandweer is met veel wagens ter plaatse"))
+    assert (dutch.lang, dutch.places, dutch.area) == ("nl", ("Goes",), "Goes")
+
+
 def test_the_area_is_the_first_place_named_not_a_village_called_brand(enricher: Enricher) -> None:
     assert enricher(_post("Brand in Haren, iedereen moet weg!")).area == "Haren"
     assert enricher(_post("Brand in Zwolle en Deventer")).area == "Zwolle"
