@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import math
 import random
@@ -1616,6 +1617,10 @@ def _record(draft: _Draft, engagement: Counter[tuple[int, str]], rng: random.Ran
     return record
 
 
+# start, days_before, base_rate_per_day, scale as generate() defaults them: the ids without a variant tag.
+_DEFAULT_SETTINGS = (DEFAULT_START.astimezone(UTC).isoformat(), 7.0, 300.0, 1.0)
+
+
 def generate(
     town: str = "Haren",
     seed: int = 1,
@@ -1659,7 +1664,12 @@ def generate(
             if all(p is None or id(p) in kept for p in (d.reply_to, d.repost_of, d.quote_of))
         ]
     drafts.sort(key=lambda d: (int(d.t), d.seq))
-    prefix = f"px-{gen.slug}-{seed}-"
+    # Ids are stable for a town and seed; any other setting makes other posts, which must not share their ids
+    # (a service that already holds the demo's posts would drop them as duplicates), so it is in the id.
+    settings = (start.astimezone(UTC).isoformat(), float(days_before), float(base_rate_per_day), float(scale))
+    tag = hashlib.sha256(repr(settings).encode()).hexdigest()[:6]
+    variant = "" if settings == _DEFAULT_SETTINGS else f"-{tag}"
+    prefix = f"px-{gen.slug}-{seed}{variant}-"
     for n, draft in enumerate(drafts):
         draft.id = f"{prefix}{n:07d}"
     alive = {id(d) for d in drafts}

@@ -352,3 +352,13 @@ def test_unknown_town_explains_how_to_find_valid_names() -> None:
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate(**kwargs)
+
+
+def test_other_settings_make_other_ids_and_the_defaults_keep_theirs() -> None:
+    two_days = generate(town="Haren", seed=1, days_before=2)
+    again = generate(town="Haren", seed=1, days_before=2)
+    longer = generate(town="Haren", seed=1, days_before=3)
+    assert two_days.records[0]["id"] == again.records[0]["id"]
+    # Different posts under the same ids were dropped by the service as duplicates of the first run's.
+    assert not {r["id"] for r in two_days.records} & {r["id"] for r in longer.records}
+    assert generate(town="Haren", seed=1).records[0]["id"] == "px-haren-1-0000000"
