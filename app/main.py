@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.api import (
     alerts,
@@ -39,7 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await asyncio.to_thread(services.stop)
 
-    app = FastAPI(
+    # FastAPI's /docs and /redoc load their scripts from a CDN, which a crisis room on a closed network cannot
+    # reach (the pages stayed blank); FastAPIOffline serves the same pages with the scripts from this package.
+    app = FastAPIOffline(
         title="Signaal",
         summary="Situational awareness for municipal crisis communication",
         version="0.1.0",

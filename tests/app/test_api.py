@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,17 @@ def test_a_post_is_found_by_its_platform_id(client: TestClient) -> None:
     assert (post["key"], post["text"]) == ("scenario:42", "tweede")
     assert client.get("/api/posts/scenario:43").status_code == 404
     assert client.get("/api/posts/twitter:42").status_code == 404  # the platform is part of the key
+
+
+def test_the_api_docs_need_no_internet(client: TestClient) -> None:
+    for page_url in ("/docs", "/redoc"):
+        page = client.get(page_url)
+        assert page.status_code == 200
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+        assets += re.findall(r"""url: ["']([^"']+)["']""", page.text)
+        assert assets and all(a.startswith("/") for a in assets), assets  # nothing from another host
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
 
 
 def test_a_line_not_in_utf8_is_refused_clearly_and_kept(client: TestClient) -> None:
