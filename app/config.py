@@ -7,6 +7,7 @@ switches the bus to Apache Kafka; a PostgreSQL ``DATABASE_URL`` switches storage
 from __future__ import annotations
 
 import logging
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -159,7 +160,12 @@ class Settings(BaseSettings):
 
     @property
     def pseudonym_key_bytes(self) -> bytes:
-        return self.pseudonym_key.get_secret_value().encode()
+        """The key for the code that pseudonymises; says once per process when it is the public one."""
+        key = self.pseudonym_key.get_secret_value()
+        if key == DEV_PSEUDONYM_KEY and not _warned_dev_key.is_set():
+            _warned_dev_key.set()
+            log.warning("SIGNAAL_PSEUDONYM_KEY is not set: using the development key (not for real data)")
+        return key.encode()
 
     def sealer(self):  # type: ignore[no-untyped-def]
         """The handle sealer when revealing is enabled, else None."""
@@ -198,6 +204,10 @@ class Settings(BaseSettings):
         return warnings
 
 
+# Only the commands that pseudonymise warn about the development key: every command did, three times per demo.
+_warned_dev_key = threading.Event()
+
+
 class UnsafeSettings(RuntimeError):
     pass
 
@@ -219,7 +229,4 @@ def check_for_production(settings: Settings) -> None:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    settings = Settings()
-    if settings.pseudonym_key.get_secret_value() == DEV_PSEUDONYM_KEY:
-        log.warning("SIGNAAL_PSEUDONYM_KEY is not set: using the development key (not for real data)")
-    return settings
+    return Settings()

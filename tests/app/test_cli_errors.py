@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app import cli
+from app import cli, config
 from app.config import UnsafeSettings, get_settings
 from tests.app.test_api import native
 from tests.scripted_http import Answer, scripted_server
@@ -20,6 +20,8 @@ def settings_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     get_settings.cache_clear()
+    monkeypatch.delenv("SIGNAAL_PSEUDONYM_KEY", raising=False)
+    config._warned_dev_key.clear()
     # cli.main points logging at the captured stderr of the test that calls it, closed once that test ends:
     # start without those handlers and put back what was there.
     handlers = logging.getLogger().handlers[:]
@@ -73,3 +75,14 @@ def test_a_replay_with_a_key_the_service_refuses_says_which_setting_to_fix(
     err = capsys.readouterr().err
     assert "signaal replay: the service refused the key (HTTP 401: a producer API key is required)" in err
     assert "SIGNAAL_API_KEY" in err and "Traceback" not in err
+
+
+def test_only_commands_that_pseudonymise_warn_about_the_development_key_and_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "px.jsonl"
+    small = ["--days-before", "2", "--scale", "0.1"]
+    assert cli.main(["scenario", "projectx", *small, "--out", str(scenario)]) == 0
+    assert "SIGNAAL_PSEUDONYM_KEY" not in capsys.readouterr().err  # its handles are made up, never hashed
+    assert cli.main(["detect", str(scenario), "--out", str(tmp_path / "alerts.jsonl")]) == 0
+    assert capsys.readouterr().err.count("SIGNAAL_PSEUDONYM_KEY is not set") == 1
