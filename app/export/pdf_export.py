@@ -299,7 +299,7 @@ def _title_page(dossier: Dossier) -> list[Flowable]:
     )
     facts = [
         ("Incident", f"{incident.incident_id} — {incident.status.value}"),
-        ("Area", incident.area or "whole region"),
+        ("Area", incident.area or "all areas"),
         ("Playbook", incident.playbook or "—"),
         ("Period (event time)", period(dossier)),
         ("Opened", f"{local(incident.opened_at)} by {incident.opened_by}"),

@@ -40,6 +40,8 @@ STREAM_REFRESH = timedelta(minutes=1)  # how far measured effects may trail new 
 MAX_CACHED_INCIDENTS = 256
 MAX_ANALYSED_POSTS = 20_000
 VOLUME_BUCKET_MINUTES = 10
+# Whom advice goes to, in the language of the checklist it comes with.
+ADVICE_TO = {"nl": "burgemeester en crisisteam", "en": "mayor and crisis team"}
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,11 @@ class Room:
 
     def advice_draft(self, incident_id: int, lang: str = "nl") -> AdviseBody:
         playbook = self.playbook_for(incident_id)
+        to = ADVICE_TO.get(lang, AdviseBody().to)
         if playbook is None:
-            return AdviseBody()
+            return AdviseBody(to=to)
         items = [ChecklistItem(item=getattr(advice, lang)) for advice in playbook.advice]
-        return AdviseBody(checklist=items, playbook=playbook.id)
+        return AdviseBody(to=to, checklist=items, playbook=playbook.id)
 
     def templates(self, incident_id: int) -> list[Template]:
         playbook = self.playbook_for(incident_id)

@@ -585,7 +585,7 @@ def build_advice(
         note = (notes[i] or "").strip() if i < len(notes) else ""
         checklist.append({"item": item.get("item", ""), "done": done, "note": note})
     return {
-        "to": (to or "").strip() or "mayor and crisis team",
+        "to": (to or "").strip() or draft.get("to") or "mayor and crisis team",
         "advice": (advice or "").strip(),
         "checklist": checklist,
         "playbook": draft.get("playbook"),

@@ -59,7 +59,7 @@ def incident_rows(
                         )
                     ),
                     html.Td(html.Span(status, className=f"status-chip status-{status}")),
-                    html.Td(plain(incident.get("area"), 60) or "everywhere"),
+                    html.Td(plain(incident.get("area"), 60) or "all areas"),
                     html.Td(PLAYBOOKS.get(playbook or "", plain(playbook, 40)) if playbook else "by alerts"),
                     html.Td(
                         [plain(incident.get("opened_by"), 60), html.Br(), day_time(incident.get("opened_at"))]

@@ -155,17 +155,11 @@ def briefing_panel(changes: Polled, feed: LiveFeed, since_override: str | None) 
     claims = {c["case_id"]: plain(c["claim"], 60) for c in feed.cases()}
     if changes.value is None:
         reason = changes.error or "asking the service…"
-        return [
-            html.Div("Since the last briefing", className="panel-sub"),
-            html.P(f"Not available: {plain(reason, 90)}", className="empty"),
-        ]
+        return [html.P(f"Not available: {plain(reason, 90)}", className="empty")]
     digest = briefing_digest(changes.value, claims=claims, limit=BRIEFING_LINES)
     if digest.since is None:
         # The service lists changes only since a briefing; without one there is nothing to count from.
-        return [
-            html.Div("Since the last briefing", className="panel-sub"),
-            html.P("No briefing held yet: changes are counted from the first one.", className="empty"),
-        ]
+        return [html.P("No briefing held yet: changes are counted from the first one.", className="empty")]
     head = f"Since {'the given time' if since_override else 'the briefing at'} {clock(digest.since)}"
     counts = [
         html.Span([html.B(f"{digest.new_alerts}"), " new alerts"], className="count"),

@@ -266,6 +266,10 @@ def test_an_incident_goes_through_analyse_advise_act_evaluate(client: TestClient
 
     advice = client.get(f"/api/incidents/{incident_id}/drafts/advice", params={"lang": "en"}).json()
     assert advice["playbook"] == "rumour" and len(advice["checklist"]) >= 3
+    assert advice["to"] == "mayor and crisis team"
+    dutch = client.get(f"/api/incidents/{incident_id}/drafts/advice", params={"lang": "nl"}).json()
+    assert dutch["to"] == "burgemeester en crisisteam"  # in the checklist's language, not English
+    assert [i["item"] for i in dutch["checklist"]] != [i["item"] for i in advice["checklist"]]
     client.post(f"/api/incidents/{incident_id}/entries", json={"step": "advise", "body": advice})
     templates = client.get(f"/api/incidents/{incident_id}/templates").json()
     assert templates[0]["id"].startswith("rumour-")

@@ -284,7 +284,7 @@ def test_incident_list_rows(app: dash.Dash) -> None:
     first = texts(rows[0])
     assert first[0] == XSS  # open first, title as text
     assert first[1:] == ["open", "Haren", "Project X (party call)", "bram", "Sun 15 Sep 12:00", "2", "1", "4"]
-    assert texts(rows[1])[2:4] == ["everywhere", "by alerts"]
+    assert texts(rows[1])[2:4] == ["all areas", "by alerts"]
     assert texts(incidents.incident_rows([], {})) == ["No incidents yet: open one above."]
 
 

@@ -543,6 +543,7 @@ def test_without_a_briefing_the_wall_says_so_and_counts_nothing(app: dash.Dash, 
     panel = wall_page().briefing_panel(Polled(empty, datetime.now(UTC), None), feed, None)
     shown = " ".join(texts(panel))
     assert "No briefing held yet" in shown and "showing everything" not in shown and "new alerts" not in shown
+    assert "Since the last briefing" not in shown  # the panel's heading says that already
 
 
 def test_a_case_the_detector_grows_replaces_the_one_shown_and_older_states_do_not() -> None:
