@@ -93,6 +93,15 @@ def clock(moment: datetime | None, *, seconds: bool = False) -> str:
     return to_local(moment).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
+def clock_or_day(moment: datetime | None, now: datetime) -> str:
+    """The time alone on the day of ``now`` (the stream's clock), else with its date ("17 Sep 23:36"): a list
+    of times from several days read as one evening otherwise."""
+    if moment is None:
+        return "–"
+    local = to_local(moment)
+    return local.strftime("%H:%M" if local.date() == to_local(now).date() else "%d %b %H:%M")
+
+
 def day_time(value: object, *, seconds: bool = False) -> str:
     """A wall-clock or stream time as the crisis room reads it, local day and time ("Sun 15 Sep 21:04")."""
     moment = parse_time(value)

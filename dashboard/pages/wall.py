@@ -24,7 +24,7 @@ import dash
 from dash import Input, Output, Patch, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard.client import ApiClient, FeedStatus, LiveAlert, LiveCase, LiveFeed, Polled, live_feed, poller
-from dashboard.display import clock, count, parse_time, plain
+from dashboard.display import clock, clock_or_day, count, parse_time, plain
 from dashboard.figures.geodata import load_outline, load_places
 from dashboard.figures.wall import (
     KIND_LABEL,
@@ -95,18 +95,19 @@ def ticker_items(feed: LiveFeed) -> list[html.Li]:
             else "Catching up with the service…"
         )
         return [html.Li(text, className="empty")]
-    return [ticker_line(a) for a in alerts]
+    return [ticker_line(a, feed.clock()) for a in alerts]
 
 
-def ticker_line(alert: LiveAlert) -> html.Li:
+def ticker_line(alert: LiveAlert, now: datetime) -> html.Li:
     symbol, word = severity_mark(alert["severity"])
     kind = KIND_LABEL.get(alert["kind"], plain(alert["kind"], 16))
     state = "closed" if alert["closed"] else ""
+    updated = alert["updated_at"]
     return html.Li(
         className=f"line sev-{alert['severity']} {state}".strip(),
         children=[
             mark(symbol, word, f"sev-{alert['severity']}"),
-            html.Time(clock(parse_time(alert["updated_at"])), dateTime=alert["updated_at"], className="at"),
+            html.Time(clock_or_day(parse_time(updated), now), dateTime=updated, className="at"),
             html.Span(kind, className="kind"),
             # Plain child: React escapes it, a title can never become markup.
             html.Span(plain(alert["title"], 200), className="text"),

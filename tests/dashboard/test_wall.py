@@ -190,6 +190,15 @@ def test_ticker_puts_fresh_severe_alerts_first_and_closed_ones_last() -> None:
     assert len(ticker([fresh_low] * 10, now=NOW, limit=6)) == 6
 
 
+def test_ticker_times_carry_their_date_unless_they_are_of_the_streams_day(app: dash.Dash) -> None:
+    ticker_line = wall_page().ticker_line
+    evening = datetime(2024, 9, 22, 21, 0, tzinfo=UTC)  # 23:00 in Amsterdam
+    today = ticker_line(alert(title="nu", updated_at=evening - timedelta(minutes=20)), evening)
+    days_ago = ticker_line(alert(title="eerder", updated_at=evening - timedelta(days=5)), evening)
+    assert "22:40" in texts(today) and not any("Sep" in t for t in texts(today))
+    assert "17 Sep 23:00" in texts(days_ago)
+
+
 def test_top_rumours_leave_out_closed_and_merged_cases() -> None:
     cases = [
         case(claim="laag", severity="low"),
