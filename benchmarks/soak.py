@@ -740,6 +740,16 @@ def uptime() -> str:
         return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _detectors_caught_up(url: str) -> bool:
+    import httpx
+
+    try:
+        pipeline = httpx.get(url + "/api/status", timeout=2).json()["pipeline"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return False
+    return bool(pipeline["detected"] >= pipeline["stored"])
+
+
 def run_soak(config: SoakConfig, log: Callable[[str], None] = print) -> SoakRun:
     run_id = f"{time.strftime('%m%d%H%M%S')}{uuid.uuid4().hex[:4]}"
     schedule = Schedule.of(config)
@@ -848,7 +858,12 @@ def run_soak(config: SoakConfig, log: Callable[[str], None] = print) -> SoakRun:
                 drain_s = time.monotonic() - produced_at
                 break
             time.sleep(0.25)
-        time.sleep(2.0)  # late alert revisions
+        # Detection trails storage (its own thread): wait until the detectors have seen every stored post, so
+        # that on a loaded machine the last patterns' alerts are not cut off; then a moment for their push.
+        detected_by = time.monotonic() + config.drain_timeout
+        while time.monotonic() < detected_by and not _detectors_caught_up(service.url):
+            time.sleep(0.25)
+        time.sleep(1.0)
         load_after = uptime()
         pattern_sends: list[dict[str, Any]] = []
         pool_size = 0
