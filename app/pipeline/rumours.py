@@ -224,6 +224,7 @@ class _Claim:
         "founder_stance",
         "hedged",
         "history",
+        "is_denial",
         "last_seen",
         "members",
         "model_n",
@@ -254,7 +255,12 @@ class _Claim:
         self.posts = self.carriers = self.text_posts = 1
         self.reposts = self.quotes = self.reactions = 0
         self.enquiry = 1 if flags & _ENQ else 0
-        self.denial = self.contest = 1 if flags & _DEN else 0
+        self.denial = 1 if flags & _DEN else 0
+        # A claim that something is false ("het bericht over de steekpartij klopt niet") is the correction
+        # spreading: its carriers repeat the denial, they do not contest it. Counted as contesting, every
+        # official denial became a rumour case of its own, fully "contested".
+        self.is_denial = bool(flags & _DEN)
+        self.contest = 0
         self.hedged = 1 if flags & _HEDGE else 0
         self.founder_stance = stance
         self.stance: list[int] | None = None
@@ -672,7 +678,8 @@ class RumourDetector:
         history = c.history
         if history is not None and len(history) < _HISTORY:
             if role == _CLAIM:
-                history.append((ts, post.author, 1 if flags & _DEN else 0, 1 if flags & _HEDGE else 0, 1))
+                contests = 1 if flags & _DEN and not c.is_denial else 0
+                history.append((ts, post.author, contests, 1 if flags & _HEDGE else 0, 1))
             elif role == _REPOST:
                 history.append((ts, post.author, 0, 0, 0))
             else:
@@ -714,7 +721,7 @@ class RumourDetector:
             c.carriers += 1
             if flags & _HEDGE:
                 c.hedged += 1
-            if flags & _DEN:
+            if flags & _DEN and not c.is_denial:
                 # Someone stating that a claim is false is a sign of a rumour; asking a question in one's
                 # own post is not ("anyone know a good dentist?"), so carriers' enquiries do not count.
                 c.contest += 1

@@ -580,3 +580,30 @@ def test_memory_does_not_grow_over_a_long_stream_of_unique_posts() -> None:
     assert len(det._labels) == 2_000
     assert len(det._posts) <= 2_000 + 2
     assert len(det.index) <= 2 * 16 * 1_100  # two generations of ~1,000 anchored posts, 16 bands each
+
+
+def test_an_official_denial_that_spreads_is_no_rumour_case() -> None:
+    # The police's correction, retold and reposted by many: every carrier says "klopt niet", which for a
+    # claim that something happened contests it, and for this claim is the claim itself.
+    denial = (
+        "Het bericht over een steekpartij bij de Rijksstraatweg in Haren klopt niet, er is niemand gewond"
+    )
+    retold = (denial, denial + " 🙏", "Let op: " + denial, denial + ". Stop met delen!")
+    posts = [post(denial, minute=0, area="Groningen")]
+    for m in range(1, 40):
+        if m % 2:
+            posts.append(post(retold[m % len(retold)], minute=m, area="Groningen"))
+        else:
+            posts.append(post("", repost_of=posts[0].id, minute=m))
+    det = detector()
+    assert [a for i in range(0, len(posts), 5) for a in det.observe(posts[i : i + 5])] == []
+    # A claim of something that happened, called false by some who retell it, is still contested.
+    claim = "Er is iemand neergestoken bij de Rijksstraatweg in Haren, politie is er"
+    told = [post(claim, minute=0, area="Groningen")]
+    for m in range(1, 40):
+        text = claim + (" — maar dat is nep volgens mij" if m % 3 == 0 else " 😢")
+        told.append(
+            post(text, minute=m, area="Groningen") if m % 2 else post("", repost_of=told[0].id, minute=m)
+        )
+    other = detector()
+    assert [a for i in range(0, len(told), 5) for a in other.observe(told[i : i + 5])]
