@@ -378,6 +378,8 @@ def _demo(args: argparse.Namespace) -> int:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        # Kept on purpose, for the export command printed above; a later demo starts a new folder.
+        print(f"\nthe demo's database and posts stay in {workdir} (delete the folder when done)", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
