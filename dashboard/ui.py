@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from dashboard.display import plain
+
 ROOM_PAGES = (("/", "Live"), ("/incidents", "Incidents"), ("/rumours", "Rumours"))
 
 
@@ -16,3 +18,16 @@ def room_nav(active: str) -> html.Nav:
             for href, label in ROOM_PAGES
         ],
     )
+
+
+# The shipped playbooks by name (their English titles); a municipality's own show their id.
+PLAYBOOKS = {
+    "projectx": "Project X (party call)",
+    "rumour": "Rumour",
+    "fire": "Fire and smoke",
+    "public_order": "Public order",
+}
+
+
+def playbook_label(playbook_id: str) -> str:
+    return PLAYBOOKS.get(playbook_id) or plain(playbook_id, 40)

@@ -18,17 +18,10 @@ from dashboard.auth import session_token
 from dashboard.display import day_time, parse_time, plain
 from dashboard.room_api import Refused, RoomClient
 from dashboard.settings import current_settings
-from dashboard.ui import room_nav
+from dashboard.ui import PLAYBOOKS, playbook_label, room_nav
 
 dash.register_page(__name__, path="/incidents", title="Incidents · Signaal", name="Incidents")
 
-# The service has no playbook listing yet; these are the four in playbooks/.
-PLAYBOOKS = {
-    "projectx": "Project X (party call)",
-    "rumour": "Rumour",
-    "fire": "Fire and smoke",
-    "public_order": "Public order",
-}
 REFRESH_MS = 10_000
 
 
@@ -60,7 +53,7 @@ def incident_rows(
                     ),
                     html.Td(html.Span(status, className=f"status-chip status-{status}")),
                     html.Td(plain(incident.get("area"), 60) or "all areas"),
-                    html.Td(PLAYBOOKS.get(playbook or "", plain(playbook, 40)) if playbook else "by alerts"),
+                    html.Td(playbook_label(playbook) if playbook else "by alerts"),
                     html.Td(
                         [plain(incident.get("opened_by"), 60), html.Br(), day_time(incident.get("opened_at"))]
                     ),

@@ -21,6 +21,7 @@ from dashboard.figures import map_figure, volume_figure
 from dashboard.figures.geodata import load_outline, load_places
 from dashboard.settings import DashboardSettings, current_settings
 from dashboard.summary import busiest_areas
+from dashboard.ui import playbook_label
 
 dash.register_page(__name__, path="/", title="Live", name="Live")
 
@@ -86,7 +87,7 @@ def alert_item(alert: LiveAlert) -> html.Li:
         html.Span(f"{display.count(alert['post_count'])} posts", className="count"),
     ]
     if alert["playbook"]:
-        facts.append(html.Span(f"playbook {plain(alert['playbook'], 40)}", className="playbook"))
+        facts.append(html.Span(f"playbook: {playbook_label(alert['playbook'])}", className="playbook"))
     # Every string below is a plain child: React escapes it, so a title can never become markup.
     return html.Li(
         className=f"alert sev-{alert['severity']}",

@@ -150,7 +150,13 @@ def test_alert_panel_shows_alerts_as_plain_text(app: dash.Dash, api: ContractApi
             playbook="PB-gerucht",
             updated_at=datetime(2024, 11, 5, 12, 30, tzinfo=UTC),
         ),
-        make_alert("Oproep tot verzamelen", kind="mobilisation", severity="medium", explanation=long_why),
+        make_alert(
+            "Oproep tot verzamelen",
+            kind="mobilisation",
+            severity="medium",
+            explanation=long_why,
+            playbook="projectx",
+        ),
     )
     feed = live_feed(api.url)
     deadline = time.monotonic() + 10
@@ -162,10 +168,11 @@ def test_alert_panel_shows_alerts_as_plain_text(app: dash.Dash, api: ContractApi
     words = texts(rumour)
     assert XSS in words  # the hostile title is one plain string child, shown literally
     assert "Bericht *gedeeld* door [12 accounts](javascript:alert(1)) <script>x()</script>" in words
-    assert {"CRITICAL", " Gerucht", "Groningen", "12 posts", "playbook PB-gerucht", "13:30"} <= set(words)
+    assert {"CRITICAL", " Gerucht", "Groningen", "12 posts", "playbook: PB-gerucht", "13:30"} <= set(words)
     assert "sev-critical" in rumour.className
     # A long explanation opens on a click and is never markup either.
     assert " Oproep" in texts(call) and long_why.strip() in texts(call)
+    assert "playbook: Project X (party call)" in texts(call)  # a shipped playbook by its name, not its id
     assert not any(isinstance(c, dash.dcc.Markdown) for c in _walk(alerts))
 
 
