@@ -81,6 +81,58 @@ def test_empty_map_is_valid_and_shows_the_netherlands() -> None:
     assert len(traces(fig)["active places"].text) == 0
 
 
+def _country_box(outline: dict[str, Any]) -> tuple[float, float, float, float]:
+    points: list[list[float]] = []
+
+    def walk(coords: Any) -> None:
+        if isinstance(coords[0], int | float):
+            points.append(coords)
+        else:
+            for part in coords:
+                walk(part)
+
+    for feature in outline["features"]:
+        if feature["properties"].get("role") == "country":
+            walk(feature["geometry"]["coordinates"])
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return min(lons), min(lats), max(lons), max(lats)
+
+
+def _shown_box(fig: go.Figure, size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Lon/lat box a MapLibre map of ``size`` px shows at the figure's centre and zoom (512 px tiles)."""
+    world = 512 * 2**fig.layout.map.zoom
+    half_lon = size[0] / 2 / world * 360
+    mid_y = math.log(math.tan(math.pi / 4 + math.radians(fig.layout.map.center.lat) / 2))
+    half_y = size[1] / 2 / world * 2 * math.pi
+
+    def lat(y: float) -> float:
+        return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+    lon = fig.layout.map.center.lon
+    return lon - half_lon, lat(mid_y - half_y), lon + half_lon, lat(mid_y + half_y)
+
+
+# Map sizes (px) the browser reports for the live page and the wall at 1920x1080 and 3840x2160.
+PANEL_SIZES = ((1444, 737), (3364, 1817), (1128, 658), (2258, 1318))
+
+
+@pytest.mark.parametrize("size", PANEL_SIZES)
+def test_map_fills_its_panel_and_the_empty_view_shows_the_whole_country(size: tuple[int, int]) -> None:
+    from dashboard.figures.wall import wall_map_figure
+
+    outline = load_outline()
+    west, south, east, north = _country_box(outline)
+    for fig in (
+        map_figure([], outline=outline, now=NOW, size=size),
+        wall_map_figure([], [], outline=outline, now=NOW, size=size),
+    ):
+        # No size of its own: plotly takes the panel's (CSS) size and follows it when the window changes.
+        assert fig.layout.height is None and fig.layout.width is None
+        assert fig.layout.autosize is not False
+        shown = _shown_box(fig, size)
+        assert shown[0] < west and shown[1] < south and shown[2] > east and shown[3] > north
+
+
 def test_map_without_outline_or_places_still_renders() -> None:
     fig = map_figure([], now=NOW)
     assert is_valid(fig)
