@@ -94,7 +94,7 @@ def test_live_page_renders_and_shows_pushed_posts_as_text(
     WebDriverWait(chromium_driver, 3.5, poll_frequency=0.1).until(lambda d: XSS in alerts_text(d))
     assert time.monotonic() - published < 3.5
     panel = alerts_text(chromium_driver)
-    assert "CRITICAL" in panel and "Gerucht" in panel and "playbook PB-gerucht" in panel
+    assert "CRITICAL" in panel and "Gerucht" in panel and "playbook: PB-gerucht" in panel
     assert f"12 accounts delen hetzelfde bericht {XSS}" in panel
     assert not chromium_driver.find_elements(By.CSS_SELECTOR, "#live-alerts img")
     # A newer revision of the same alert replaces it rather than adding a second one.
