@@ -658,6 +658,16 @@ class RoomStore:
                 lasts.append(last)
         return (min(firsts), max(lasts)) if firsts else None
 
+    @classmethod
+    def _collected(cls, session: Session, row: IncidentRow, alerts: Sequence[Alert]) -> list[Alert]:
+        """The alerts an open incident takes: in its area, not linked yet, and near its own in time."""
+        linked = set(row.alert_ids)
+        candidates = [a for a in alerts if (row.area is None or a.area == row.area) and a.id not in linked]
+        if not candidates:
+            return []
+        span = cls._alert_span(session, row.alert_ids)
+        return [a for a in candidates if _near(a, span)]
+
     def auto_link(self, alerts: Sequence[Alert]) -> list[int]:
         """Link new alerts (and rumour cases) to the open incidents collecting them; returns those changed."""
         changed: list[int] = []
@@ -667,16 +677,7 @@ class RoomStore:
                     IncidentRow.status == IncidentStatus.OPEN.value, IncidentRow.auto_link
                 )
             ).all()
-            wanted = {
-                row.incident_id: [
-                    a
-                    for a in alerts
-                    if (row.area is None or a.area == row.area)
-                    and a.id not in set(row.alert_ids)
-                    and _near(a, self._alert_span(session, row.alert_ids))
-                ]
-                for row in open_rows
-            }
+            wanted = {row.incident_id: self._collected(session, row, alerts) for row in open_rows}
         if not any(wanted.values()):
             return changed
         with self._write() as session:

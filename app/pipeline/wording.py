@@ -9,9 +9,9 @@ one point eight, or "19:37 UTC" an hour or two off, misreads the one line it has
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Europe/Amsterdam")
+from app.pipeline.time_expressions import LOCAL
+
 WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 MONTHS = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from app.pipeline.alerts import Alert, AlertKind
 from app.pipeline.mobilisation import ACRONYM_MAX_LEN
 from app.pipeline.signals import cues
-from app.pipeline.wording import LOCAL
+from app.pipeline.time_expressions import LOCAL
 from app.room.models import AnalyseBody, CaseStatus, Evidence, Finding, Goal, RumourCase
 from streams.post import Post
 
