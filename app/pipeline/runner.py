@@ -101,20 +101,20 @@ class Pipeline:
         letters: list[DeadLetter] = []
         latest = latest_plausible_time()
         for message in messages:
-            source = f"bus:{message.topic}/{message.partition}@{message.offset}"
             if message.topic == self._topic_deadletter:
-                letters.append(self._decode_letter(message, source))
+                letters.append(self._decode_letter(message, _source(message)))
                 continue
             try:
                 post = Post.model_validate_json(message.value)
             except ValidationError as error:
-                letters.append(DeadLetter.of(message.value, f"not a valid post: {_short(error)}", source))
+                reason = f"not a valid post: {_short(error)}"
+                letters.append(DeadLetter.of(message.value, reason, _source(message)))
                 continue
             if post.created_at > latest:
                 # Producers that write to the bus directly skip the edge's check; one such post would make
                 # the detectors skip every real post after it.
                 reason = f"not a valid post: created_at {post.created_at.isoformat()} is in the future"
-                letters.append(DeadLetter.of(message.value, reason, source))
+                letters.append(DeadLetter.of(message.value, reason, _source(message)))
                 continue
             posts.append(post)
         posts = self._enrich(posts)
@@ -187,6 +187,11 @@ class Pipeline:
             if new_posts:
                 self.stats.last_post_created_at = max(p.created_at for p in new_posts)
                 self.stats.last_stored_at = datetime.now(UTC)
+
+
+def _source(message: Message) -> str:
+    """Where a dead letter came from; made only for the few records that are one, not for every post."""
+    return f"bus:{message.topic}/{message.partition}@{message.offset}"
 
 
 def _short(error: ValidationError) -> str:

@@ -93,3 +93,4 @@ def test_a_post_from_the_future_written_to_the_bus_directly_is_a_dead_letter(eng
     assert [p.key for p in pipeline.store(batch)] == [now.key]
     total, [letter] = store.dead_letters(10, 0)
     assert total == 1 and "in the future" in letter.reason
+    assert letter.source == "bus:posts/0@0"  # where to find the record on the bus
