@@ -7,9 +7,11 @@ import json
 import time
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from app.pipeline import language
 from app.pipeline.enrich import Enricher, nominatim_geocoder
 from app.pipeline.language import LANGUAGES, MIN_CONFIDENCE, LanguageGuesser
 from streams.post import Post
@@ -65,6 +67,72 @@ def test_a_batch_gives_what_each_text_gives_alone_and_what_py3langid_gives(guess
         assert guesser.guess([text]) == [guess]
     assert near_threshold < 3
     assert len(set(batch)) > 2  # the sample holds several answers, so a shifted row would show
+
+
+# Texts that stress the byte-level tokeniser: over the lock-step cut-off, hostile lengths, no features at
+# all, all capitals (lowered before tokenising), a lone surrogate (encoded with surrogatepass).
+AWKWARD = [
+    ("De brandweer is bij de fabriek in Haren en vraagt iedereen om ramen en deuren te sluiten. " * 14),
+    "x" * 25_000,
+    "",
+    "😀🔥🤢",
+    "HELP BRAND IN HAREN, IEDEREEN WEG BIJ DE FABRIEK",
+    "wat is hier aan de hand \udc80 bij het station?",
+    "Er is een grote brand bij de fabriek, de brandweer is ter plaatse " * 4,  # longer than the posts
+]
+
+
+def _lockstep_batch() -> list[str]:
+    texts = [r["text"] for r in projectx.generate(town="Haren", seed=3, scale=0.2).records[:400]]
+    return texts[:200] + AWKWARD + texts[200:]
+
+
+def test_the_lockstep_tokeniser_finds_the_features_and_answers_of_the_per_text_loop(
+    guesser: LanguageGuesser,
+) -> None:
+    texts = _lockstep_batch()
+    data = [language._encode(text) for text in texts]
+    lengths = np.array([len(d) for d in data])
+    together, alone = guesser._plan(lengths)
+    # Both paths are taken: the long texts alone, the posts (empty, emoji and capitals included) together.
+    assert {texts.index(AWKWARD[0]), texts.index(AWKWARD[1])} <= set(alone)
+    assert texts.index(AWKWARD[6]) in alone  # far longer than the rest: cheaper alone than 100 steps more
+    assert len(together) > 300
+    assert {texts.index(text) for text in AWKWARD[2:6]} <= set(together.tolist())
+    # Feature by feature and count by count, in first-seen order, so the scores add up in the same order.
+    lockstep = guesser._tokenise_together(data, lengths, together)
+    per_text = guesser._tokenise_alone(data, together.tolist())
+    for got, expected in zip(lockstep, per_text, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    batch = guesser.guess(texts)
+    assert batch == guesser._guess_one_at_a_time(texts)
+    # In input order: each awkward text gets in the batch what it gets alone.
+    assert batch[200 : 200 + len(AWKWARD)] == [guesser.guess([text])[0] for text in AWKWARD]
+    assert {None, "nl"} <= set(batch[200 : 200 + len(AWKWARD)])
+
+
+def test_the_lockstep_tokeniser_agrees_in_runs_and_on_featureless_batches(
+    guesser: LanguageGuesser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = _lockstep_batch()
+    expected = guesser._guess_one_at_a_time(texts)
+    monkeypatch.setattr(language, "_LOCKSTEP_ROWS", 64)  # several runs of rows, with the same answers
+    assert guesser.guess(texts) == expected
+    assert guesser.guess([""] * 40) == [None] * 40
+    # Lengths so spread that every text is cheaper alone: no lock-step rows at all.
+    spread = [f"Brand in {town}! " * (i + 1) for i, town in enumerate(["Haren", "Harkstede", "Glimmen"] * 8)]
+    assert len(guesser._plan(np.array([len(text.encode()) for text in spread]))[0]) == 0
+    assert guesser.guess(spread) == guesser._guess_one_at_a_time(spread)
+    assert guesser.guess(["😀🔥", "123 456", "", "!!!"] * 10) == [None] * 40
+
+
+def test_dutch_and_english_in_a_lockstep_batch(guesser: LanguageGuesser) -> None:
+    texts = [r["text"] for r in projectx.generate(town="Haren", seed=3, scale=0.2).records[:100]]
+    texts[40] = SAMPLES["nl"]
+    texts[41] = SAMPLES["en"]
+    together, _ = guesser._plan(np.array([len(language._encode(text)) for text in texts]))
+    assert {40, 41} <= set(together.tolist())
+    assert guesser.guess(texts)[40:42] == ["nl", "en"]
 
 
 def test_the_platforms_language_is_kept_and_the_rest_is_guessed(enricher: Enricher) -> None:
