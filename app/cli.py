@@ -111,7 +111,7 @@ def _detect(args: argparse.Namespace) -> int:
         [Path(p) for p in args.files],
         args.format,
         partial(pseudonymise, key=settings.pseudonym_key_bytes),
-        Detection.standard(PlaybookSet.load(settings.playbook_dir)),
+        Detection.standard(PlaybookSet.load(settings.playbook_dir), post_labels=bool(args.posts_out)),
         Path(args.out),
         Path(args.posts_out) if args.posts_out else None,
     )

@@ -29,22 +29,28 @@ class Detection:
         self.seconds: dict[str, float] = {type(d).__name__: 0.0 for d in self.detectors}
 
     @classmethod
-    def standard(cls, playbooks: PlaybookSet) -> Detection:
-        """Spikes, mobilisation calls and rumours, with the playbooks' lexicons and settings."""
+    def standard(cls, playbooks: PlaybookSet, post_labels: bool = False) -> Detection:
+        """Spikes, mobilisation calls and rumours, with the playbooks' lexicons and settings.
+
+        With ``post_labels`` the rumour detector keeps the labels of its recent posts for
+        :meth:`RumourDetector.labels` (``signaal detect --posts-out``); the service never asks for them, and
+        keeping them costs every post time and keeps their claims in memory.
+        """
         from app.pipeline.mobilisation import MobilisationDetector, MobilisationSettings
         from app.pipeline.rumour_model import RumourModel
         from app.pipeline.rumours import RumourDetector, RumourSettings
         from app.pipeline.spikes import SpikeDetector, SpikeSettings
 
+        rumour_settings = RumourSettings(**playbooks.settings_for(AlertKind.RUMOUR))
+        if not post_labels:
+            rumour_settings = rumour_settings.model_copy(update={"label_memory": 0})
         return cls(
             [
                 SpikeDetector(SpikeSettings(**playbooks.settings_for(AlertKind.SPIKE)), playbooks),
                 MobilisationDetector(
                     MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION)), playbooks
                 ),
-                RumourDetector(
-                    RumourSettings(**playbooks.settings_for(AlertKind.RUMOUR)), playbooks, RumourModel.load()
-                ),
+                RumourDetector(rumour_settings, playbooks, RumourModel.load()),
             ],
             playbooks,
         )

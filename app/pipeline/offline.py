@@ -62,6 +62,9 @@ def detect_posts(
     """Run the stages over posts already in event-time order."""
     report = DetectReport()
     rumours = detection.detector(RumourDetector)
+    labelled = isinstance(rumours, RumourDetector) and rumours.settings.label_memory >= BATCH
+    if posts_out is not None and not labelled:
+        raise ValueError("posts_out needs post labels: Detection.standard(..., post_labels=True)")
     # Labels must be asked before the rumour detector forgets them.
     delay = (
         min(LABEL_DELAY, rumours.settings.label_memory - BATCH) if isinstance(rumours, RumourDetector) else 0

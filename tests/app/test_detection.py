@@ -14,6 +14,7 @@ from app.pipeline.alerts import AlertKind, Severity
 from app.pipeline.detection import Detection
 from app.pipeline.enrich import Enricher
 from app.pipeline.offline import DetectReport, detect_posts
+from app.pipeline.rumours import RumourDetector
 from app.playbooks import PlaybookSet
 from streams.formats import parse_record
 from streams.post import pseudonymise
@@ -26,7 +27,8 @@ def incident() -> tuple[projectx.Scenario, DetectReport, list[dict]]:
     to_post = partial(parse_record, fmt="jsonl", pseudonymise=partial(pseudonymise, key=b"test"))
     posts = sorted((to_post(record) for record in scenario.records), key=lambda p: p.created_at)
     labels = io.BytesIO()
-    report = detect_posts(posts + posts[:50], Detection.standard(PlaybookSet.load()), Enricher(), labels)
+    detection = Detection.standard(PlaybookSet.load(), post_labels=True)
+    report = detect_posts(posts + posts[:50], detection, Enricher(), labels)
     return scenario, report, [json.loads(line) for line in labels.getvalue().splitlines()]
 
 
@@ -83,3 +85,17 @@ def test_every_post_is_labelled_once_and_duplicates_are_not_counted(incident) ->
     assert len({line["key"] for line in labels}) == report.posts
     assert {"rumour", "rumour_score", "claim_id", "area"} <= labels[0].keys()
     assert any(line["rumour"] for line in labels)
+
+
+def test_post_labels_are_kept_only_when_asked_for(incident) -> None:
+    # The service never reads post labels; keeping them cost every post time and kept claims in memory.
+    scenario, _, _ = incident
+    to_post = partial(parse_record, fmt="jsonl", pseudonymise=partial(pseudonymise, key=b"test"))
+    posts = Enricher().enrich_all([to_post(record) for record in scenario.records[:300]])
+    service, offline = Detection.standard(PlaybookSet.load()), Detection.standard(PlaybookSet.load(), True)
+    service.observe(posts)
+    offline.observe(posts)
+    assert all(service.detector(RumourDetector).labels(p.key) is None for p in posts)  # type: ignore[union-attr]
+    assert all(offline.detector(RumourDetector).labels(p.key) is not None for p in posts)  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="post labels"):
+        detect_posts(posts, Detection.standard(PlaybookSet.load()), Enricher(), io.BytesIO())
