@@ -58,6 +58,7 @@ from app.export.timeline import (
     period,
     shorten,
     stamp,
+    thousands,
     versions_by_entry,
 )
 from app.room.models import (
@@ -214,7 +215,8 @@ def fit_cell(text: str) -> str:
     if len(text) <= MAX_CELL_CHARS and len(lines) <= MAX_CELL_LINES:
         return text
     kept = "\n".join(lines[:MAX_CELL_LINES])[:MAX_CELL_CHARS].rstrip()
-    return f"{kept} … [shortened from {len(text):,} characters: the JSON and CSV exports have the whole text]"
+    shortened = f"shortened from {thousands(len(text))} characters"
+    return f"{kept} … [{shortened}: the JSON and CSV exports have the whole text]"
 
 
 def cols(*fractions: float) -> list[float]:

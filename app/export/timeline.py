@@ -278,8 +278,16 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def thousands(n: int) -> str:
+    """A whole number with its thousands set apart by a no-break space: 1 888. The dossier is in English and
+    its readers Dutch: "1,888" reads as one point eight to them, "1.888" as one point eight to English
+    readers; a space reads the same to both, as on the dashboard. A Latin-1 character, so that the PDF's
+    fallback font has it too."""
+    return f"{n:,}".replace(",", "\u00a0")
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"
+    return f"{thousands(count)} {word if count == 1 else (words or word + 's')}"
 
 
 def key_figures(dossier: Dossier) -> list[tuple[str, str]]:
@@ -305,7 +313,7 @@ def key_figures(dossier: Dossier) -> list[tuple[str, str]]:
         rows.append(
             (
                 "Posts in the area",
-                f"{total:,} in the window; peak {peak.count:,} per "
+                f"{thousands(total)} in the window; peak {thousands(peak.count)} per "
                 f"{dossier.volume_bucket_minutes} min at {local(peak.start)}",
             )
         )

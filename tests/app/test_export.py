@@ -15,6 +15,7 @@ from app.export import FORMATS, default_filename, export_dossier, read_csv_expor
 from app.export.csv_export import decode_cell, encode_cell
 from app.export.html_export import safe_url
 from app.export.pdf_export import esc
+from app.export.timeline import plural, thousands
 from app.room.models import Dossier
 from tests.app.dossier_example import FORMULA, HOSTILE_CLAIM, IMG, JS_URL, empty_dossier, realistic_dossier
 
@@ -187,3 +188,9 @@ def test_an_unknown_format_is_refused(dossier: Dossier, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown export format"):
         export_dossier(dossier, "docx", tmp_path / "d.docx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dossier_counts_set_thousands_apart_with_a_space() -> None:
+    # "1,888" reads as one point eight to a Dutch reader, "1.888" to an English one.
+    assert plural(1_888, "post") == "1\u00a0888 posts" and plural(1, "post") == "1 post"
+    assert thousands(25_000_000) == "25\u00a0000\u00a0000" and thousands(999) == "999"
