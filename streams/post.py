@@ -91,7 +91,12 @@ class Post(BaseModel):
     @property
     def key(self) -> str:
         """Identity across the system: a post is stored once per (platform, id)."""
-        return f"{self.platform}:{self.id}"
+        return key_of(self.platform, self.id)
+
+
+def key_of(platform: str, post_id: str) -> str:
+    """A post's key (:attr:`Post.key`) from its platform and id."""
+    return f"{platform}:{post_id}"
 
 
 _ENRICHMENT_FIELDS = frozenset({"lang", "cell", "places", "area"})

@@ -106,7 +106,7 @@ from scipy.special import betainc
 from app.pipeline import wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
 from app.playbooks import Lexicon, PlaybookError, PlaybookSet
-from streams.post import Post
+from streams.post import Post, key_of
 
 HOUR = 3600.0
 WEEK_HOURS = 168
@@ -380,12 +380,24 @@ class _WeekShape:
 
 @dataclass(slots=True, eq=False)
 class _Item:
-    """A post with what the detector extracted from it (shared by all its keys)."""
+    """What the detector keeps of a post, shared by all its keys.
 
-    post: Post
+    Not the post itself: every key holds its window's recent items (to seed a spike's members, counts and
+    examples), tens of thousands of them on a busy stream, and a whole Post (its field dict, pseudonym, id,
+    links, counts) costs several times these fields. References to the post's own values cost nothing extra.
+    """
+
     t: float
     tags: tuple[str, ...]
     terms: tuple[str, ...]
+    text: str
+    created_at: datetime
+    platform: str
+    post_id: str
+    area: str | None
+    cell: str | None
+    places: tuple[str, ...]
+    reshare: bool  # a repost: an example should rather be an original
     # Filled only for posts that join an episode (for its members and word counts): most posts never do,
     # and dropping nothing but short-lived objects keeps the garbage collector out of the hot path.
     tokens: list[bytes] | None = None
@@ -394,7 +406,7 @@ class _Item:
 
     def words(self) -> list[bytes]:
         if self.tokens is None:
-            self.tokens = _TermMatcher.tokens(self.post.text)
+            self.tokens = _TermMatcher.tokens(self.text)
         return self.tokens
 
     def content_words(self) -> list[bytes]:
@@ -405,8 +417,11 @@ class _Item:
 
     def post_key(self) -> str:
         if not self.key:
-            self.key = self.post.key
+            self.key = key_of(self.platform, self.post_id)
         return self.key
+
+    def example(self) -> Example:
+        return Example(key=self.post_key(), created_at=self.created_at, text=self.text[:500], area=self.area)
 
 
 @dataclass(slots=True, eq=False)
@@ -519,9 +534,21 @@ class SpikeDetector:
             elif b <= self._clock - W:
                 continue  # older than the window: too late to count
             text = post.text
-            item = _Item(post, t, hashtags(text) if "#" in text else (), find_terms(text, tokenize(text)))
-            count(self._all, b, item, touched)
             area = post.area
+            item = _Item(
+                t,
+                hashtags(text) if "#" in text else (),
+                find_terms(text, tokenize(text)),
+                text,
+                post.created_at,
+                post.platform,
+                post.id,
+                area,
+                post.cell,
+                post.places,
+                post.repost_of is not None,
+            )
+            count(self._all, b, item, touched)
             if area:
                 count(areas.get(area) or self._new_key(AREA, area, area, b), b, item, touched)
             if post.cell:
@@ -772,7 +799,6 @@ class SpikeDetector:
     def _grow(self, episode: _Episode, item: _Item) -> None:
         # Runs for every post of every open episode: plain loops, as Counter.update costs more than it saves
         # on the one or two elements most posts have.
-        post = item.post
         episode.post_count += 1
         if len(episode.members) < MAX_MEMBERS:
             episode.members.append(item.post_key())
@@ -783,12 +809,12 @@ class SpikeDetector:
             episode.tags[tag] += 1
         for term in item.terms:
             episode.terms[term] += 1
-        for place in post.places:
+        for place in item.places:
             episode.places[place] += 1
-        if post.area:
-            episode.areas[post.area] += 1
-        if post.cell:
-            episode.cells[post.cell] += 1
+        if item.area:
+            episode.areas[item.area] += 1
+        if item.cell:
+            episode.cells[item.cell] += 1
         if len(episode.first_items) < 20:
             episode.first_items.append(item)
         episode.last_items.append(item)
@@ -992,7 +1018,7 @@ class SpikeDetector:
             updated_at=datetime.fromtimestamp(episode.updated_t, UTC),
             post_count=episode.post_count,
             member_ids=tuple(episode.members),
-            examples=tuple(Example.of(item.post) for item in examples),
+            examples=tuple(item.example() for item in examples),
             details=details,
             revision=episode.revision,
         )
@@ -1025,14 +1051,14 @@ class SpikeDetector:
         wanted = {d.lstrip("#").encode() for d in drivers}
 
         def score(item: _Item) -> tuple[int, bool, float]:
-            return (len(wanted.intersection(item.words())), item.post.repost_of is None, -item.t)
+            return (len(wanted.intersection(item.words())), not item.reshare, -item.t)
 
         chosen: list[_Item] = []
         texts: set[str] = set()
         pool = {id(item): item for item in (*episode.first_items, *episode.last_items)}
         for item in sorted(pool.values(), key=score, reverse=True):
-            if item.post.text not in texts:
-                texts.add(item.post.text)
+            if item.text not in texts:
+                texts.add(item.text)
                 chosen.append(item)
                 if len(chosen) == 3:
                     break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 from collections.abc import Iterable
@@ -349,6 +350,19 @@ def test_memory_stays_bounded_with_endless_new_hashtags() -> None:
         at = t0 + timedelta(minutes=minute)
         ttl_only.observe([post(at, f"hoi #uniek{minute}")])
     assert ttl_only.state_size()["expiring_keys"] <= 60 + 10 + 1
+
+
+def test_buffered_posts_keep_what_a_spike_needs_but_not_the_posts_themselves() -> None:
+    # Every key buffers its window's recent posts; a whole Post each held tens of MB on a busy stream.
+    detector = SpikeDetector(SpikeSettings(), playbooks())
+    t0 = datetime(2024, 4, 20, 12, tzinfo=LOCAL)
+    posts = [post(t0 + timedelta(seconds=i), f"bericht {i} #haren", places=("Haren",)) for i in range(300)]
+    keys = {p.key for p in posts}
+    detector.observe(posts)
+    assert detector.state_size()["buffered_posts"] >= 300
+    del posts
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, Post) and o.key in keys]
 
 
 def test_settings_from_a_playbook_override_the_defaults() -> None:
