@@ -46,7 +46,12 @@ class Example(BaseModel):
 
     @classmethod
     def of(cls, post: Post) -> Example:
-        return cls(key=post.key, created_at=post.created_at, text=post.text[:500], area=post.area)
+        return cls.quoting(post.key, post.created_at, post.text, post.area)
+
+    @classmethod
+    def quoting(cls, key: str, created_at: datetime, text: str, area: str | None) -> Example:
+        """An example of a post known by these fields; long texts are cut to their first 500 characters."""
+        return cls(key=key, created_at=created_at, text=text[:500], area=area)
 
 
 class Alert(BaseModel):

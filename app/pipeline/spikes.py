@@ -421,7 +421,7 @@ class _Item:
         return self.key
 
     def example(self) -> Example:
-        return Example(key=self.post_key(), created_at=self.created_at, text=self.text[:500], area=self.area)
+        return Example.quoting(self.post_key(), self.created_at, self.text, self.area)
 
 
 @dataclass(slots=True, eq=False)
