@@ -95,4 +95,7 @@ def volume_figure(
     if not any(counts):
         empty_note(fig, "No posts in this period", size=round(theme.font_px * 7 / 6), color=theme.muted)
         fig.update_yaxes(range=[0, 5])
+    elif max(counts) < 5:
+        # Plotly would step a low axis by 0.5, and whole-number labels then read 0, 1, 1, 2, 2.
+        fig.update_yaxes(tick0=0, dtick=1)
     return fig

@@ -338,6 +338,14 @@ def test_volume_figure_marks_the_running_minute() -> None:
     assert list(later.data[0].marker.color) == [LIGHT.bar, LIGHT.bar]
 
 
+def test_a_quiet_volume_axis_steps_by_whole_posts() -> None:
+    # Left to itself plotly steps an axis up to 2 by 0.5, and the whole-number labels read 0, 1, 1, 2, 2.
+    quiet = volume_figure([{"start": "2024-11-05T12:00:00Z", "count": 2}])
+    assert (quiet.layout.yaxis.tick0, quiet.layout.yaxis.dtick) == (0, 1)
+    busy = volume_figure([{"start": "2024-11-05T12:00:00Z", "count": 40}])
+    assert busy.layout.yaxis.dtick is None  # plotly's own steps for larger counts
+
+
 def test_volume_figure_empty_is_valid_and_says_so() -> None:
     for points in ([], [{"start": "2024-11-05T12:00:00Z", "count": 0}]):
         fig = volume_figure(points)
