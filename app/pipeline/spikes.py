@@ -96,6 +96,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1033,9 +1034,8 @@ class SpikeDetector:
     @staticmethod
     def _top_words(episode: _Episode, limit: int = 8) -> list[tuple[str, int]]:
         """The most frequent other words of the episode's latest WORD_SAMPLE posts."""
-        words: Counter[bytes] = Counter()
-        for item in episode.last_items:
-            words.update(item.content_words())
+        # One C-level count over all the words: an update per item costs more than the counting itself.
+        words = Counter(chain.from_iterable(item.content_words() for item in episode.last_items))
         taken = set(episode.tags) | set(episode.terms) | {p.lower() for p in episode.places}
         taken.add(episode.key.label.lower().strip("#'"))
         top = []

@@ -216,7 +216,8 @@ def _describe(error: dict[str, Any]) -> str:
 def build_post(fmt: str, **fields: Any) -> Post:
     """Validate into a Post; pydantic's report becomes one short line naming the first bad field."""
     try:
-        return Post(**fields)
+        # model_validate takes the dict as it is; Post(**fields) would unpack and re-pack it (a µs a post).
+        return Post.model_validate(fields)
     except ValidationError as error:
         problems = error.errors(include_url=False)
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
