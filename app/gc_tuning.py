@@ -5,8 +5,10 @@ of those looks at older objects too. A thousand-post batch allocates tens of tho
 containers, so in benchmarks/pipeline.py collections took about 9% of the pipeline's CPU time. With a
 young threshold of 10,000 most of those objects die by reference counting before a collection looks at
 them, and older generations are walked an order of magnitude less often: about 2% (measured the same way;
-``gc.freeze`` after start-up gained nothing on top). Memory is freed as before; only cyclic garbage waits a
-little longer.
+``gc.freeze`` after start-up gained nothing on top). At 100,000 (2026-11-27) the collector's time over 300,000
+posts fell from 0.61 s to 0.08 s (``gc.callbacks``), about 1.5 µs a post, and peak memory stayed the same
+(224 MB): the detectors' state is long-lived, and what dies young dies by reference counting. Memory is
+freed as before; only cyclic garbage waits a little longer.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import gc
 
 # Container allocations between young collections.
-YOUNG_THRESHOLD = 10_000
+YOUNG_THRESHOLD = 100_000
 
 
 def tune_for_streaming() -> None:
