@@ -536,10 +536,11 @@ class SpikeDetector:
                 continue  # older than the window: too late to count
             text = post.text
             area = post.area
+            words = tokenize(text)
             item = _Item(
                 t,
                 hashtags(text) if "#" in text else (),
-                find_terms(text, tokenize(text)),
+                find_terms(text, words),
                 text,
                 post.created_at,
                 post.platform,
@@ -562,6 +563,8 @@ class SpikeDetector:
             for term in item.terms:
                 count(terms.get(term) or self._new_key(TERM, term, f"'{term}'", b), b, item, touched)
             if touched:
+                # It joined a spike, whose revisions count its words: keep them, made once already.
+                item.tokens = words
                 if len(touched) > 1:
                     for episode in touched:
                         for other in touched:
