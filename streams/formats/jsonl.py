@@ -8,6 +8,7 @@ veracity in research exports) are ignored; enrichment fields are the service's t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from streams.formats.base import ParseError, Pseudonymiser
@@ -29,33 +30,41 @@ from streams.post import Post
 NAME = "jsonl"
 
 
+# Optional fields and how each is read; absent ones are not visited (most posts lack most of them).
+_OPTIONAL: tuple[tuple[str, Callable[[Any, str, str], Any]], ...] = (
+    ("lang", language),
+    ("place", opt_str),
+    ("reply_to", opt_id),
+    ("repost_of", opt_id),
+    ("quote_of", opt_id),
+    ("url", opt_str),
+    ("likes", count),
+    ("reposts", count),
+    ("replies", count),
+    ("quotes", count),
+)
+
+
 def parse(obj: dict[str, Any], pseudonymise: Pseudonymiser, fmt: str = NAME, time_hint: str = "") -> Post:
     platform = as_str(require(obj, "platform", fmt), "platform", fmt)
     handle = as_str(require(obj, "author", fmt), "author", fmt)
     if not handle.strip():
         raise ParseError(f"{fmt}: field 'author' is empty")
+    fields: dict[str, Any] = {
+        "platform": platform,
+        "id": as_id(require(obj, "id", fmt), "id", fmt),
+        "author": pseudonymise(platform, handle),
+        "created_at": iso_time(require(obj, "created_at", fmt), "created_at", fmt, time_hint),
+        "text": as_str(require(obj, "text", fmt), "text", fmt),
+    }
+    for name, read in _OPTIONAL:
+        value = obj.get(name)
+        if value is not None:
+            fields[name] = read(value, name, fmt)
     coordinates = opt_dict(obj.get("coordinates"), "coordinates", fmt)
     if coordinates is not None:
-        coordinates = {
+        fields["coordinates"] = {
             "lat": number(require(coordinates, "lat", fmt, "coordinates."), "coordinates.lat", fmt),
             "lon": number(require(coordinates, "lon", fmt, "coordinates."), "coordinates.lon", fmt),
         }
-    return build_post(
-        fmt,
-        platform=platform,
-        id=as_id(require(obj, "id", fmt), "id", fmt),
-        author=pseudonymise(platform, handle),
-        created_at=iso_time(require(obj, "created_at", fmt), "created_at", fmt, time_hint),
-        text=as_str(require(obj, "text", fmt), "text", fmt),
-        lang=language(obj.get("lang"), "lang", fmt),
-        coordinates=coordinates,
-        place=opt_str(obj.get("place"), "place", fmt),
-        reply_to=opt_id(obj.get("reply_to"), "reply_to", fmt),
-        repost_of=opt_id(obj.get("repost_of"), "repost_of", fmt),
-        quote_of=opt_id(obj.get("quote_of"), "quote_of", fmt),
-        url=opt_str(obj.get("url"), "url", fmt),
-        likes=count(obj.get("likes"), "likes", fmt),
-        reposts=count(obj.get("reposts"), "reposts", fmt),
-        replies=count(obj.get("replies"), "replies", fmt),
-        quotes=count(obj.get("quotes"), "quotes", fmt),
-    )
+    return build_post(fmt, **fields)
