@@ -32,6 +32,7 @@ from app.db.tables import (
     PostRow,
     RumourCaseRow,
 )
+from streams.post import key_of
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def apply_retention(
             doomed = [
                 r
                 for r in rows
-                if f"{r.platform}:{r.post_id}" not in protected
+                if key_of(r.platform, r.post_id) not in protected
                 and not any(w.holds(r.created_at, r.area) for w in held)
             ]
             kept += len(rows) - len(doomed)

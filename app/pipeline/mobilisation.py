@@ -71,7 +71,7 @@ from app.pipeline import time_expressions, wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
 from app.playbooks import Lexicon, PlaybookError, PlaybookSet
 from streams import gazetteer
-from streams.post import Post
+from streams.post import Post, key_of
 
 HOUR = 3600.0
 MAX_EXAMPLES = 5
@@ -343,7 +343,7 @@ class MobilisationDetector:
                 self._sweep()
         parent = post.repost_of or post.quote_of or post.reply_to
         if parent is not None:
-            cascade = self._member_of.get(f"{post.platform}:{parent}")
+            cascade = self._member_of.get(key_of(post.platform, parent))
             if cascade is not None and cascade.alive:
                 how = "repost" if post.repost_of else "quote" if post.quote_of else "reply"
                 self._add(cascade, post, t, how, None)

@@ -70,7 +70,7 @@ from app.pipeline.claims import (
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.signals import STANCES, Stance, cue_counts, tokens
 from app.playbooks import Lexicon, PlaybookSet
-from streams.post import Post
+from streams.post import Post, key_of
 
 Role = Literal["claim", "repost", "quote", "reaction"]
 
@@ -567,7 +567,7 @@ class RumourDetector:
         row_of: list[int] = []
         for i, post in enumerate(posts):
             parent = post.repost_of or post.quote_of or post.reply_to
-            parent_key = f"{post.platform}:{parent}" if parent is not None else None
+            parent_key = key_of(post.platform, parent) if parent is not None else None
             parents.append(parent_key)
             known = parent_key is not None and (
                 parent_key in batch_keys or self._posts.get(parent_key) is not None
