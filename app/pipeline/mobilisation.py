@@ -5,8 +5,8 @@ riots. The crisis room needs to know *days* before: that an invitation is spread
 people from elsewhere are coming, and whether the talk turns grim. This detector follows each candidate
 invitation as a **cascade** and raises one alert per cascade, updated (same id, higher revision) as it grows.
 
-How a post is handled, cheapest test first (the whole pipeline runs at 25,000 posts/s, so the common case,
-ordinary chatter, must cost a few microseconds):
+How a post is handled, cheapest test first (the whole pipeline aims at 25,000 posts/s, so the common
+case, ordinary chatter, must cost a few microseconds):
 
 1. A repost, quote or reply of a cascade member joins that cascade (a dictionary look-up).
 2. One compiled regex of the playbooks' invitation lexicon ("feest", "iedereen welkom", "kom allemaal",
@@ -69,6 +69,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.pipeline import time_expressions, wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
+from app.pipeline.invitations import InvitationLexicon, phrase_pattern
 from app.playbooks import Lexicon, PlaybookError, PlaybookSet
 from streams import gazetteer
 from streams.post import Post, key_of
@@ -172,10 +173,6 @@ def settings_from(base: MobilisationSettings, playbooks: PlaybookSet) -> Mobilis
         raise PlaybookError(f"detector_settings.mobilisation: {error}") from error
 
 
-def _phrase_pattern(terms: tuple[str, ...]) -> str:
-    return "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(terms, key=len, reverse=True))
-
-
 @dataclass(eq=False, slots=True)
 class _Cascade:
     key: tuple[str, str]
@@ -192,6 +189,9 @@ class _Cascade:
     reposts: int = 0
     quotes: int = 0
     replies: int = 0
+    # Replies that ask something ("Is dit echt?", "Gaat dit nog door?", "Mag ik ook komen?"): what people
+    # want to know about the call, the information need the Project X playbook answers first.
+    questions: int = 0
     mentions: int = 0
     authors: set[str] = field(default_factory=set)
     authors_capped: bool = False
@@ -276,12 +276,7 @@ class MobilisationDetector:
         invitation = playbooks.lexicon(Lexicon.INVITATION)
         if not invitation:
             raise PlaybookError("no playbook has an 'invitation' lexicon; the detector needs one")
-        single = tuple(t for t in invitation if re.fullmatch(r"\w+", t))
-        # A hashtag that starts with a lexicon word (#projectxharen, #feestje2024) is as good as the word.
-        self._invitation = re.compile(
-            rf"(?<!\w)(?:{_phrase_pattern(invitation)})(?!\w)"
-            + (rf"|#(?:{_phrase_pattern(single)})\w*" if single else "")
-        )
+        self._invitation = InvitationLexicon(invitation)
         escalation = playbooks.lexicon(Lexicon.ESCALATION)
         as_written = tuple(t for t in escalation if t != t.lower())
         acronyms = (
@@ -289,8 +284,8 @@ class MobilisationDetector:
             *(t.upper() for t in escalation if t == t.lower() and len(t) <= ACRONYM_MAX_LEN),
         )
         words = tuple(t for t in escalation if t == t.lower() and len(t) > ACRONYM_MAX_LEN)
-        self._escalation = re.compile(rf"(?<!\w)(?:{_phrase_pattern(words)})(?!\w)") if words else None
-        self._acronyms = re.compile(rf"(?<!\w)(?:{_phrase_pattern(acronyms)})(?!\w)") if acronyms else None
+        self._escalation = re.compile(rf"(?<!\w)(?:{phrase_pattern(words)})(?!\w)") if words else None
+        self._acronyms = re.compile(rf"(?<!\w)(?:{phrase_pattern(acronyms)})(?!\w)") if acronyms else None
         self._acronym_words = acronyms
 
         self._cascades: dict[tuple[str, str], _Cascade] = {}
@@ -359,7 +354,7 @@ class MobilisationDetector:
                     break
                 tagged = None
 
-        invitation = self._invitation.search(lower) is not None
+        invitation = self._invitation.mentions(lower)
         if not invitation and post.url and ("facebook.com/events" in post.url or "fb.me/e/" in post.url):
             invitation = True
         if invitation:
@@ -487,6 +482,8 @@ class MobilisationDetector:
             cascade.quotes += 1
         elif how == "reply":
             cascade.replies += 1
+            if "?" in text:
+                cascade.questions += 1
         elif how != "chatter" and cascade.posts > 1:  # the first post is the call itself
             cascade.mentions += 1
         if how not in ("reply", "chatter") and cascade.posts > 1:
@@ -823,6 +820,11 @@ class MobilisationDetector:
             f"{n(outside)} accounts ({wording.percent(share)}) reizen of posten van elders{examples_from}.",
             f"{n(cascade.escalation_posts)} berichten in de cascade noemen politie, rellen of vuurwerk.",
         ]
+        if cascade.questions:
+            sentences.append(
+                f"{n(cascade.questions)} van de {n(cascade.replies)} reacties stellen een vraag"
+                " (is het echt, gaat het door?)."
+            )
         if cascade.scene_escalation:
             sentences.append(
                 f"{n(cascade.scene_escalation)} berichten over {cascade.town} melden escalatie rond het "
@@ -847,6 +849,7 @@ class MobilisationDetector:
             "quotes": cascade.quotes,
             "mentions": cascade.mentions,
             "replies": cascade.replies,
+            "questions": cascade.questions,
             "distinct_authors": authors,
             "authors_capped": cascade.authors_capped,
             "outside_authors": outside,

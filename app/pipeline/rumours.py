@@ -30,6 +30,12 @@ post>``), sent again with a higher revision as the claim grows (by ``update_grow
 changes severity, never as a new alert while the claim is remembered. ``details["alerted_at"]`` is the
 event time of the post that made it a case, however large the batch it came in.
 
+A claim whose first post is a call to gather (the playbooks' invitation lexicon and a day or time:
+"Open feest in Haren zaterdag 20:00, iedereen welkom", :mod:`app.pipeline.invitations`) never becomes a
+case: the questions under it ("Is dit echt?") ask whether the party is on, and the mobilisation detector
+follows the call. A claim *about* a call that denies it ("het feest gaat niet door, nep") stays a candidate.
+``calls_to_mobilisation: false`` in a playbook's rumour settings turns this off.
+
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
 to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without
 a code change.
@@ -67,6 +73,7 @@ from app.pipeline.claims import (
     content_tokens,
     topic_tags,
 )
+from app.pipeline.invitations import InvitationLexicon
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.signals import STANCES, Stance, cue_counts, tokens
 from app.playbooks import Lexicon, PlaybookSet
@@ -161,6 +168,11 @@ class RumourSettings(BaseModel):
     growth_factor: float = Field(
         default=2.0, ge=1.0, description="last window / window before it that counts as fast growth"
     )
+    calls_to_mobilisation: bool = Field(
+        default=True,
+        description="a claim that calls people to gather (invitation lexicon and a day or time) is no"
+        " rumour case: the mobilisation detector follows it",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> RumourSettings:
@@ -222,6 +234,7 @@ class _Claim:
         "first_seen",
         "founder",
         "founder_stance",
+        "gathering",
         "hedged",
         "history",
         "is_denial",
@@ -283,6 +296,7 @@ class _Claim:
         self.revision = self.sent_posts = 0
         self.sent_severity: Severity | None = None
         self.sent_denied = False
+        self.gathering: bool | None = None  # whether the founder is a call to gather; known once asked
 
     def grow(self) -> None:
         """Make the containers a claim needs once it has more than its founder."""
@@ -387,6 +401,8 @@ class RumourDetector:
     ) -> None:
         self.settings = settings
         self.model = model
+        invitation = playbooks.lexicon(Lexicon.INVITATION)
+        self._calls = InvitationLexicon(invitation) if invitation and settings.calls_to_mobilisation else None
         self._extra = _PhraseMatcher(
             {
                 _ENQ: playbooks.lexicon(Lexicon.ENQUIRY),
@@ -808,6 +824,13 @@ class RumourDetector:
             or claim.n_authors() < s.min_authors
         ):
             return
+        if self._calls is not None:
+            if claim.gathering is None:
+                # A denial ("Het feest in Haren gaat NIET door") is a claim about the call: still a candidate.
+                _, created_at, text, _ = claim.founder
+                claim.gathering = not claim.is_denial and self._calls.is_call(text, created_at)
+            if claim.gathering:
+                return
         if self.score(claim).score >= s.min_score:
             claim.case, claim.case_at = True, at
         elif reordered:

@@ -195,6 +195,24 @@ def test_escalation_raises_severity(enricher: Enricher, playbooks: PlaybookSet) 
     assert calm[-1].severity != Severity.CRITICAL
 
 
+def test_questions_under_the_call_are_counted_as_its_information_need(
+    enricher: Enricher, playbooks: PlaybookSet
+) -> None:
+    stream = Stream(enricher)
+    call = viral_call(stream)
+    root = call[0]
+    tuesday = MONDAY_NOON + timedelta(days=1)
+    replies = [
+        stream.post(text, tuesday + timedelta(minutes=i), reply_to=root.id)
+        for i, text in enumerate(("Is dit echt?", "Gaat dit nog door??", "Wij komen!", "Mag ik ook komen?"))
+    ]
+    last = run(detector(playbooks), [*call, *replies])[-1]
+    assert (last.details["replies"], last.details["questions"]) == (4, 3)
+    assert "3 van de 4 reacties stellen een vraag" in last.explanation
+    quiet = run(detector(playbooks), call)[-1]
+    assert quiet.details["questions"] == 0 and "stellen een vraag" not in quiet.explanation
+
+
 def test_reposts_of_an_invitation_that_names_fireworks_are_no_escalation(
     enricher: Enricher, playbooks: PlaybookSet
 ) -> None:

@@ -607,3 +607,43 @@ def test_an_official_denial_that_spreads_is_no_rumour_case() -> None:
         )
     other = detector()
     assert [a for i in range(0, len(told), 5) for a in other.observe(told[i : i + 5])]
+
+
+def questioned(founder: str, minutes: int = 30) -> list[Post]:
+    """A post retold, reposted and asked about ("Is dit echt?") by many, in one area."""
+    posts = [post(founder, minute=0, area="Groningen")]
+    for m in range(1, minutes):
+        if m % 3 == 0:
+            posts.append(post(founder + " 😂", minute=m, area="Groningen"))
+        elif m % 3 == 1:
+            posts.append(post("", repost_of=posts[0].id, minute=m))
+        else:
+            posts.append(post("Is dit echt? Gaat dit nog door??", reply_to=posts[0].id, minute=m))
+    return posts
+
+
+INVITE_LEXICON = ("feest", "iedereen welkom", "project x")
+
+
+def test_a_questioned_call_to_gather_is_left_to_the_mobilisation_detector() -> None:
+    # "Is dit echt?" under an invitation asks whether the party is on: the Project X playbook's question,
+    # followed by the mobilisation detector. As a rumour case it also crowded the rumour board.
+    invitation = "Open feest in Haren zaterdag 20:00 bij de Stationsweg, iedereen welkom!"
+    with_lexicon = playbooks(invitation=INVITE_LEXICON)
+
+    def alerts(settings: RumourSettings, posts: list[Post]) -> list[Alert]:
+        det = RumourDetector(settings, with_lexicon)
+        return [a for i in range(0, len(posts), 5) for a in det.observe(posts[i : i + 5])]
+
+    assert alerts(RumourSettings(), questioned(invitation)) == []
+    # The same stream is a rumour case when calls are not left to the mobilisation detector, and when the
+    # post names no day or time (then it is no call that the mobilisation detector follows).
+    assert alerts(RumourSettings(calls_to_mobilisation=False), questioned(invitation))
+    assert alerts(RumourSettings(), questioned("Open feest in Haren bij de Stationsweg, iedereen welkom!"))
+
+
+def test_a_claim_that_a_call_is_off_can_still_be_a_rumour_case() -> None:
+    denial = "Het feest in Haren zaterdag 20:00 gaat niet door, het is nep! Iedereen welkom was een grap"
+    det = RumourDetector(RumourSettings(), playbooks(invitation=INVITE_LEXICON))
+    posts = questioned(denial)
+    assert rumour_alerts([a for i in range(0, len(posts), 5) for a in det.observe(posts[i : i + 5])])

@@ -1,0 +1,40 @@
+"""What makes a post a call to gather: the playbooks' invitation lexicon and an announced day or time.
+
+Two detectors need it. The mobilisation detector follows such calls as they spread. The rumour detector
+leaves them to it: the questions under an invitation ("Is dit echt?", "Gaat dit nog door?") ask whether a
+party is on, which the Project X playbook answers ("announce that there is no open party"); made into
+rumour cases, every spreading invitation also showed on the rumour board as an unverified claim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from app.pipeline import time_expressions
+
+
+def phrase_pattern(terms: Sequence[str]) -> str:
+    """A regex alternation of lexicon phrases, longest first, any run of whitespace between their words."""
+    return "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(terms, key=len, reverse=True))
+
+
+class InvitationLexicon:
+    """The playbooks' invitation phrases as one compiled regex over lower-cased text."""
+
+    def __init__(self, phrases: Sequence[str]) -> None:
+        single = tuple(t for t in phrases if re.fullmatch(r"\w+", t))
+        # A hashtag that starts with a lexicon word (#projectxharen, #feestje2024) is as good as the word.
+        self._pattern = re.compile(
+            rf"(?<!\w)(?:{phrase_pattern(phrases)})(?!\w)"
+            + (rf"|#(?:{phrase_pattern(single)})\w*" if single else "")
+        )
+
+    def mentions(self, lower: str) -> bool:
+        """Whether a lower-cased text uses the lexicon."""
+        return self._pattern.search(lower) is not None
+
+    def is_call(self, text: str, at: datetime) -> bool:
+        """Whether a post written at ``at`` uses the lexicon and announces a day or a time."""
+        return self.mentions(text.lower()) and time_expressions.parse(text, at, evening=True) is not None
