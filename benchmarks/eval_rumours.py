@@ -60,6 +60,7 @@ from app.pipeline.enrich import Enricher
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.rumours import RumourDetector, RumourSettings
 from app.playbooks import PlaybookSet
+from app.room import similar
 from benchmarks.scenario_cases import GROUPS, REPORT_SEEDS, Case, cases, enriched_posts, parse_seeds
 from streams.formats import iter_posts
 from streams.post import Post, pseudonymise
@@ -204,9 +205,17 @@ def evaluate_rumoureval(model_for: ModelFor, settings: RumourSettings | None = N
     delays: list[float] = []
     never = 0
     per_event: dict[str, list[float | None]] = {}
+    hints = {"cases": 0, "hinted_pairs": 0, "cases_with_hint": 0}
     for event, posts in sorted(by_event.items()):
         detector = _detector(model_for(event), settings)
-        first = first_alert_times(replay(detector, minute_batches(posts)))
+        alerts = replay(detector, minute_batches(posts))
+        first = first_alert_times(alerts)
+        # Merge hints among all of the event's cases at once (no labels say which threads tell one story).
+        final = {alert.id: alert for alert in alerts}
+        found = similar.hints([(a.id, similar.texts_of(a.title, a.examples)) for a in final.values()])
+        hints["cases"] += len(found)
+        hints["hinted_pairs"] += sum(len(hs) for hs in found.values()) // 2
+        hints["cases_with_hint"] += sum(1 for hs in found.values() if hs)
         for thread in (t for t in threads if t.event == event):
             label = detector.labels(thread.source_key)
             at = first.get(label.claim_id) if label is not None else None
@@ -223,6 +232,7 @@ def evaluate_rumoureval(model_for: ModelFor, settings: RumourSettings | None = N
         "never_flagged_share": round(never / len(threads), 3) if threads else None,
         "median_min": _round(statistics.median(delays) if delays else None),
         "p90_min": _round(_quantile(delays, 0.9)),
+        "merge_hints": hints,
         "per_event": {
             event: {
                 "threads": len(values),
@@ -331,6 +341,9 @@ class ScenarioResult:
     rumours: list[RumourRow]
     false_background: list[str]
     false_incident: list[str]
+    # Each case (rumour alert) for the room's merge hints: its id, claim and example texts, and what it is
+    # about (a rumour's key, or "" for a false alert).
+    hint_cases: list[tuple[str, list[str], str]]
 
 
 def evaluate_case(
@@ -349,10 +362,14 @@ def evaluate_case(
     about: dict[str, list[list[Alert]]] = {}
     false_background: list[str] = []
     false_incident: list[str] = []
+    hint_cases = []
     for revisions in by_id.values():
-        ids = [key.split(":", 1)[1] for key in revisions[-1].member_ids]
+        last = revisions[-1]
+        ids = [key.split(":", 1)[1] for key in last.member_ids]
         top, count = Counter(topic_of.get(pid, "") for pid in ids).most_common(1)[0]
-        if top and count * 2 > len(ids):
+        is_about = bool(top) and count * 2 > len(ids)
+        hint_cases.append((last.id, similar.texts_of(last.title, last.examples), top if is_about else ""))
+        if is_about:
             about.setdefault(top, []).append(revisions)
             continue
         kinds = Counter(truth.kinds.get(pid, "background").split(":")[0] for pid in ids)
@@ -377,7 +394,7 @@ def evaluate_case(
             )
         )
     weeks = (truth.span_end - truth.span_start).total_seconds() / (7 * 86400)
-    return ScenarioResult(case, len(posts), weeks, rows, false_background, false_incident)
+    return ScenarioResult(case, len(posts), weeks, rows, false_background, false_incident, hint_cases)
 
 
 @functools.cache
@@ -420,6 +437,39 @@ def summarise_scenarios(results: Sequence[ScenarioResult]) -> list[dict[str, Any
         row["false_incident"] = incident
         out.append(row)
     return out
+
+
+def summarise_hints(results: Sequence[ScenarioResult]) -> dict[str, Any]:
+    """How well the room's merge hints (:mod:`app.room.similar`) pair a scenario's cases of one rumour.
+
+    All cases of a scenario are compared at once, as if all were open on the board together. ``precision``:
+    hinted pairs whose two cases are about the same rumour (a false alert is about nothing else);
+    ``pair_recall``: pairs of cases of one rumour that are hinted; ``cases_with_right_hint``: cases of a
+    rumour that has several that get at least one hint to a case of the same rumour.
+    """
+    hinted = right = same = several = served = across = cases = 0
+    for result in results:
+        about = {case_id: rumour for case_id, _, rumour in result.hint_cases}
+        found = similar.hints([(case_id, texts) for case_id, texts, _ in result.hint_cases])
+        pairs = {tuple(sorted((a, h.case_id))) for a, hs in found.items() for h in hs}
+        sizes = Counter(rumour for rumour in about.values() if rumour)
+        cases += len(about)
+        hinted += len(pairs)
+        right += sum(1 for a, b in pairs if about[a] and about[a] == about[b])
+        across += sum(1 for a, b in pairs if about[a] and about[b] and about[a] != about[b])
+        same += sum(n * (n - 1) // 2 for n in sizes.values())
+        for case_id, rumour in about.items():
+            if rumour and sizes[rumour] > 1:
+                several += 1
+                served += any(about[h.case_id] == rumour for h in found[case_id])
+    return {
+        "cases": cases,
+        "hinted_pairs": hinted,
+        "precision": round(right / hinted, 3) if hinted else None,
+        "pair_recall": round(right / same, 3) if same else None,
+        "cases_with_right_hint": round(served / several, 3) if several else None,
+        "hints_across_rumours": across,
+    }
 
 
 # -- speed -------------------------------------------------------------------------------------------------
@@ -585,6 +635,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         titles = Counter(t for r in results for t in (*r.false_background, *r.false_incident))
         for title, n in titles.most_common(10):
             print(f"  false alert x{n}: {title}")
+        print("merge hints", summarise_hints([r for r in results if r.case.group == "main"]))
 
 
 def _shipped_or_none() -> RumourModel | None:

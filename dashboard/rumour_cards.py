@@ -301,6 +301,9 @@ def card(
         meta.append(html.Span("flagged by hand", className="rb-origin"))
     if case.get("merged_from"):
         meta.append(html.Span(f"+{len(case['merged_from'])} merged", className="rb-merged"))
+    chip = similar_chip(case)
+    if chip is not None:
+        meta.append(chip)
     answer = case.get("answer") or {}
     spread = detail.get("spread") or []
     peak = max((p.get("count") or 0 for p in spread if isinstance(p, Mapping)), default=0)
@@ -519,12 +522,53 @@ def post_option(post: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"label": label, "value": key}
 
 
-def case_option(case: Mapping[str, Any]) -> dict[str, Any]:
+def case_option(case: Mapping[str, Any], similarity: float | None = None) -> dict[str, Any]:
     status = STATUS_LABELS.get(case.get("status"), case.get("status"))
-    return {
-        "label": f"{plain(case.get('claim'), 90)} · {status} · {case.get('post_count', 0)} posts",
-        "value": case["case_id"],
-    }
+    label = f"{plain(case.get('claim'), 90)} · {status} · {case.get('post_count', 0)} posts"
+    if similarity is not None:
+        label = f"≈ {similarity:.0%} alike · {label}"
+    return {"label": label, "value": case["case_id"]}
+
+
+def similar_of(case: Mapping[str, Any]) -> list[tuple[str, float, str]]:
+    """The open cases the service hints tell this claim in other words: (case id, similarity, claim)."""
+    out = []
+    for hint in case.get("similar") or []:
+        if isinstance(hint, Mapping) and isinstance(hint.get("case_id"), str):
+            similarity = hint.get("similarity")
+            out.append(
+                (
+                    hint["case_id"],
+                    float(similarity) if isinstance(similarity, int | float) else 0.0,
+                    str(hint.get("claim") or ""),
+                )
+            )
+    return out
+
+
+def similar_chip(case: Mapping[str, Any]) -> html.Span | None:
+    """'≈ 2 alike' on a card whose claim other open cases seem to tell in other words; the claims on hover."""
+    hints = similar_of(case)
+    if not hints:
+        return None
+    return html.Span(
+        f"≈ {len(hints)} alike",
+        title="Other cases that seem to say the same (merge them from the opened case):\n"
+        + "\n".join(f"{similarity:.0%} {plain(claim, 90)}" for _, similarity, claim in hints),
+        className="rb-similar",
+    )
+
+
+def merge_options(case_id: str, index: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Cases to merge into ``case_id``: those the service hints say tell the same claim first, most alike
+    first and marked with their similarity, then the others as listed."""
+    me = next((c for c in index if c.get("case_id") == case_id), {})
+    alike = {hint_id: similarity for hint_id, similarity, _ in similar_of(me)}
+    others = [c for c in index if c.get("case_id") != case_id]
+    first = sorted((c for c in others if c["case_id"] in alike), key=lambda c: -alike[c["case_id"]])
+    return [case_option(c, alike[c["case_id"]]) for c in first] + [
+        case_option(c) for c in others if c["case_id"] not in alike
+    ]
 
 
 def parse_local(text: str | None) -> datetime | None:

@@ -25,6 +25,7 @@ from app.room.models import (
     SplitIn,
     StatusChange,
 )
+from app.room.similar import with_hints
 from app.services import Services
 
 router = APIRouter(prefix="/api/rumours", tags=["rumours"])
@@ -45,11 +46,12 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RumourCasePage:
-    """Rumour cases, most recent activity first."""
+    """Rumour cases, most recent activity first. Each open case names the open cases of the page that seem
+    to tell the same claim in other words (``similar``), so advisers can merge them."""
     total, items = services.room.room.list_cases(
         active=active, status=status, include_merged=include_merged, limit=limit, offset=offset
     )
-    return RumourCasePage(total=total, items=items)
+    return RumourCasePage(total=total, items=with_hints(items))
 
 
 @router.post("", response_model=RumourCase, status_code=201)

@@ -548,6 +548,11 @@ class Cues:
         return bool(self.enquiry or self.denial or self.hedging or self.support)
 
 
+def cue_words() -> frozenset[bytes]:
+    """Every token of every cue phrase ("naar", "verluidt", "klopt", "nep"...): words of doubt and hearsay."""
+    return frozenset(tok for phrases in _LEXICON.values() for phrase in phrases for tok in tokens(phrase))
+
+
 def cue_counts(toks: list[bytes]) -> tuple[int, int, int, int, int, int, int, int]:
     """The fields of :class:`Cues` as a plain tuple, for hot loops that do not need the dataclass."""
     counts = [0, 0, 0, 0]

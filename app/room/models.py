@@ -89,6 +89,14 @@ class AnswerEffect(BaseModel):
     complete: bool = Field(default=False, description="the hour after has passed in the stream")
 
 
+class SimilarCase(BaseModel):
+    """Another open case that seems to tell the same claim in other words (see app.room.similar)."""
+
+    case_id: str
+    claim: str
+    similarity: float = Field(description="share of the two cases' weighted terms they have in common")
+
+
 class RumourCase(BaseModel):
     case_id: str
     origin: Literal["detector", "manual"]
@@ -106,6 +114,11 @@ class RumourCase(BaseModel):
     merged_into: str | None = None
     merged_from: list[str] = []
     answer: Answer | None = None
+    similar: list[SimilarCase] = Field(
+        default=[],
+        description="open cases on the same page that seem to tell this claim in other words, most alike"
+        " first: hints for a merge, only in the list of cases",
+    )
     version: int = Field(description="send it back with a change; a stale version is refused (409)")
 
 

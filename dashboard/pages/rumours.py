@@ -468,7 +468,8 @@ def render_board(
     )
     head = f"{status}|{show_closed}|{me}"
     ids = [c["case_id"] for c in cases]
-    sigs = [f"{rc.signature(c)}|{c['case_id'] == chosen}" for c in cases]
+    # The hints are not part of a case's own signature (its detail has none): they change as other cases do.
+    sigs = [f"{rc.signature(c)}|{c['case_id'] == chosen}|{[h[0] for h in rc.similar_of(c)]}" for c in cases]
     before = shown if isinstance(shown, dict) else {}
     if before.get("head") == head and before.get("ids") == ids and before.get("sigs") == sigs:
         return no_update, no_update, no_update, count
@@ -480,6 +481,7 @@ def render_board(
             "status": c.get("status"),
             "post_count": c.get("post_count"),
             "version": c.get("version"),
+            "similar": c.get("similar") or [],
         }
         for c in cases
     ]
@@ -583,7 +585,7 @@ def detail_outputs(
             "above.",
             className="rb-none",
         )
-    others = [rc.case_option(c) for c in index if c["case_id"] != detail["case_id"]]
+    others = rc.merge_options(detail["case_id"], index)
     others_posts = rc.other_post_options(detail)
     return {
         ("rb-detail", "className"): "rb-detail panel",

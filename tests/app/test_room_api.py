@@ -521,3 +521,34 @@ def test_an_incident_closed_while_alerts_are_linked_takes_none(
     assert room.auto_link([rumour("rumour:late", ["1"])]) == []
     monkeypatch.undo()
     assert client.get(f"/api/incidents/{incident_id}").json()["alert_ids"] == []
+
+
+def test_the_list_hints_which_open_cases_tell_the_same_claim_in_other_words(client: TestClient) -> None:
+    def titled(alert_id: str, title: str) -> Alert:
+        return rumour(alert_id, [alert_id[-1]]).model_copy(update={"title": title})
+
+    save(
+        client,
+        titled("rumour:a", "Er is iemand doodgestoken bij de Rijksstraatweg in Haren"),
+        titled("rumour:b", "Someone got stabbed at the Rijksstraatweg in Haren"),
+        titled("rumour:c", "Het leger rukt uit naar Haren"),
+        titled("rumour:d", "Army being sent to Haren"),
+    )
+    similar = {c["case_id"]: c["similar"] for c in client.get("/api/rumours").json()["items"]}
+    assert [s["case_id"] for s in similar["rumour:a"]] == ["rumour:b"]
+    assert similar["rumour:a"][0]["claim"] == "Someone got stabbed at the Rijksstraatweg in Haren"
+    assert 0.4 <= similar["rumour:a"][0]["similarity"] <= 1.0
+    assert [s["case_id"] for s in similar["rumour:c"]] == ["rumour:d"]
+
+    # A closed case is no candidate any more: the room has dealt with it.
+    version = client.get("/api/rumours/rumour:d").json()["version"]
+    closed = client.post("/api/rumours/rumour:d/status", json={"status": "closed", "version": version})
+    assert closed.status_code == 200
+    listed = client.get("/api/rumours", params={"active": "false"}).json()["items"]
+    assert {c["case_id"]: c["similar"] for c in listed}["rumour:c"] == []
+    # The hint is gone once the room merges the two.
+    version = client.get("/api/rumours/rumour:a").json()["version"]
+    merged = client.post("/api/rumours/rumour:a/merge", json={"other": "rumour:b", "version": version})
+    assert merged.status_code == 200
+    after = {c["case_id"]: c["similar"] for c in client.get("/api/rumours").json()["items"]}
+    assert after["rumour:a"] == [] and "rumour:b" not in after

@@ -58,6 +58,11 @@ def walk(component: Any) -> list[Any]:
     return found
 
 
+def similar_chips(component: Any) -> list[Any]:
+    parts = [c for item in component for c in walk(item)] if isinstance(component, list) else walk(component)
+    return [c for c in parts if getattr(c, "className", "") == "rb-similar"]
+
+
 def spread(*counts: int, start: datetime = T0) -> list[dict[str, Any]]:
     """Ten-minute points as the API sends them; zero counts are left out, as the API does."""
     return [
@@ -213,6 +218,37 @@ def test_a_card_shows_the_claim_and_posts_as_text_and_who_is_on_it() -> None:
     taken = texts(rc.card(case(owner="Anna"), None, me="Anna"))
     assert "Anna" in taken and " (you)" in taken
     assert "Bram" in texts(rc.card(case(owner="Bram"), None, me="Anna"))
+
+
+def test_a_card_says_how_many_open_cases_seem_to_tell_its_claim_and_which_as_text() -> None:
+    hinted = case(
+        similar=[
+            {"case_id": "rumour:b", "claim": XSS, "similarity": 0.75},
+            {"case_id": "rumour:c", "claim": "Someone got stabbed in Haren", "similarity": 0.5},
+        ]
+    )
+    chip = next(
+        c for c in walk(rc.card(hinted, None, me="Anna")) if getattr(c, "className", "") == "rb-similar"
+    )
+    assert chip.children == "≈ 2 alike"
+    assert "75% <img src=x onerror=window.__x=1>" in chip.title and "50% Someone got stabbed" in chip.title
+    assert similar_chips(rc.card(case(), None, me="Anna")) == []
+
+
+def test_merge_options_put_the_hinted_cases_first_with_how_alike_they_are() -> None:
+    index = [
+        {"case_id": "rumour:a", "claim": "Iemand neergestoken", "status": "new", "post_count": 9,
+         "similar": [{"case_id": "rumour:c", "claim": "x", "similarity": 0.4},
+                     {"case_id": "rumour:d", "claim": "y", "similarity": 0.9}]},
+        {"case_id": "rumour:b", "claim": "Leger komt", "status": "new", "post_count": 3},
+        {"case_id": "rumour:c", "claim": "Someone stabbed", "status": "checking", "post_count": 5},
+        {"case_id": "rumour:d", "claim": "Steekpartij", "status": "new", "post_count": 2},
+    ]  # fmt: skip
+    options = rc.merge_options("rumour:a", index)
+    assert [o["value"] for o in options] == ["rumour:d", "rumour:c", "rumour:b"]
+    assert options[0]["label"].startswith("≈ 90% alike · Steekpartij")
+    assert options[2]["label"].startswith("Leger komt")
+    assert [o["value"] for o in rc.merge_options("rumour:b", index)] == ["rumour:a", "rumour:c", "rumour:d"]
 
 
 def test_an_answered_card_shows_the_answer_and_its_effect() -> None:
@@ -417,6 +453,7 @@ def test_the_opened_case_answers_notes_merges_and_splits(page: ModuleType, api: 
     shown = out[("rb-d-shown", "data")]
     assert shown["case_id"] == "rumour:c" and shown["version"] == 0
     assert [o["value"] for o in out[("rb-merge-pick", "options")]] == ["rumour:d"]
+    assert not out[("rb-merge-pick", "options")][0]["label"].startswith("≈")  # "claim rumour:d": no hint
     assert out[("rb-d-spread", "figure")].data[0].type == "scatter"
     assert out[("rb-d-map", "figure")].data[0].lat  # the posts are geotagged
     # Unchanged: the next tick sends nothing.
@@ -454,3 +491,28 @@ def test_the_opened_case_answers_notes_merges_and_splits(page: ModuleType, api: 
     assert api.get(f"/api/rumours/{flagged}").json()["claim"] == XSS
     flash, _, same = page.flag(1, None, "scenario:404", None, None, 0)
     assert "no stored post" in texts(flash)[0] and same is no_update
+
+
+def test_the_board_hints_from_the_service_which_cases_to_merge(page: ModuleType, api: TestClient) -> None:
+    ingest(api, [(str(i), i, "Er is iemand neergestoken") for i in range(1, 4)])
+    titled = {
+        "rumour:a": "Er is iemand doodgestoken bij de Rijksstraatweg in Haren",
+        "rumour:b": "Someone got stabbed at the Rijksstraatweg in Haren",
+        "rumour:c": "Het leger rukt uit naar Haren",
+    }
+    save(
+        api,
+        *(
+            rumour(case_id, [str(n)], minutes=n).model_copy(update={"title": title})
+            for n, (case_id, title) in enumerate(titled.items(), start=1)
+        ),
+    )
+    cards, _, index, _ = board(page)
+    chips = [chip.children for chip in similar_chips(cards)]
+    assert chips == ["≈ 1 alike", "≈ 1 alike"]  # a and b, not the army case
+    out = dict(
+        zip(page.DETAIL_OUTPUTS, page.render_detail(index, "rumour:a", 0, "Anna", 1, None), strict=True)
+    )
+    options = out[("rb-merge-pick", "options")]
+    assert [o["value"] for o in options] == ["rumour:b", "rumour:c"]
+    assert options[0]["label"].startswith("≈ ") and " alike · Someone got stabbed" in options[0]["label"]
