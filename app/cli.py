@@ -7,6 +7,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -315,11 +316,32 @@ def _own_command() -> str:
     return str(script) if script.exists() else "signaal"
 
 
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stop(signum: int, _frame: object) -> None:
+    # SIGTERM (a process manager, `kill`) and SIGHUP (the terminal closed) stop the demo as Ctrl-C does, so
+    # its service and dashboard stop with it instead of holding their ports for the next demo.
+    raise KeyboardInterrupt
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Service, dashboard and the Project X scenario replayed, in one process tree on the embedded default."""
     from streams.replay import HttpTarget, build_timeline, replay
     from streams.scenarios import projectx
 
+    for port in (args.port, args.dashboard_port):
+        if _port_in_use(port):
+            # Without this check the demo's readiness probe found whatever answered there (a demo left
+            # running) and replayed into it, while its own service failed to start.
+            raise SystemExit(
+                f"signaal demo: port {port} is already in use (is another demo still running?); stop it, "
+                "or choose --port / --dashboard-port"
+            )
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="signaal-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "demo.db"
@@ -344,7 +366,10 @@ def _demo(args: argparse.Namespace) -> int:
         _wait_http(f"{api_url}/healthz", 60, children[0])
         _wait_http(f"{dash_url}/", 60, children[1])
         incident = _open_demo_incident(api_url, args.town)
-        scenario = projectx.generate(town=args.town, seed=args.seed, days_before=args.days_before)
+        try:
+            scenario = projectx.generate(town=args.town, seed=args.seed, days_before=args.days_before)
+        except ValueError as error:  # an unknown town, too few days before the gathering
+            raise SystemExit(f"signaal demo: {error}") from None
         scenario_file = workdir / "projectx.jsonl"
         projectx.write(scenario, scenario_file)
         print(
@@ -371,6 +396,9 @@ def _demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second signal must not cut the clean-up short and leave the children running.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
