@@ -33,9 +33,12 @@ from app.pipeline.rumour_model import CONCEPTS
 from app.pipeline.signals import cue_words, tokens
 from app.room.models import CaseStatus, RumourCase, SimilarCase
 
-# Shared weight over all weight that makes two cases a hint (chosen on scenario seeds 100-109, see
-# benchmarks/eval_rumours.py --similar).
+# Shared weight over all weight that makes two cases a hint (chosen on scenario seeds 100-109; the "merge
+# hints" line of `benchmarks/eval_rumours.py --only scenario`).
 MIN_SIMILARITY = 0.4
+# Open cases compared, the most recently active first: every pair is compared on each list request (100
+# cases: ~30 ms; 500: ~0.75 s), and a board shows fewer.
+MAX_COMPARED = 100
 # Example posts per case whose words join its claim's.
 EXAMPLE_TEXTS = 4
 
@@ -144,9 +147,10 @@ def hints(
 
 
 def with_hints(cases: Sequence[RumourCase]) -> list[RumourCase]:
-    """The cases with ``similar`` filled in among the open ones (not closed, not merged into another)."""
-    open_cases = [c for c in cases if c.status != CaseStatus.CLOSED and not c.merged_into]
-    found = hints([(c.case_id, [c.claim, *(e.text for e in c.examples[:EXAMPLE_TEXTS])]) for c in open_cases])
+    """The cases with ``similar`` filled in among the first MAX_COMPARED open ones (not closed, not merged
+    into another), in the order given."""
+    open_cases = [c for c in cases if c.status != CaseStatus.CLOSED and not c.merged_into][:MAX_COMPARED]
+    found = hints([(c.case_id, texts_of(c.claim, c.examples)) for c in open_cases])
     claims = {c.case_id: c.claim for c in open_cases}
     return [
         c.model_copy(

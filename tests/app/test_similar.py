@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.room import similar
+from app.room.models import RumourCase
 from app.room.similar import MIN_SIMILARITY, hints, terms
 
 STABBING = (
@@ -53,3 +57,29 @@ def test_how_a_claim_is_told_is_not_what_it_says() -> None:
     assert b"\x00STABBING" in told and b"\x00POLICE" in told
     assert not {b"klopt", b"dit", b"naar", b"verluidt", b"zegt", b"?"} & told
     assert terms(["Someone got stabbed"]) & terms(["Steekpartij in het centrum"]) == {b"\x00STABBING"}
+
+
+def room_case(case_id: str, claim: str, status: str = "new") -> RumourCase:
+    return RumourCase.model_validate(
+        {
+            "case_id": case_id, "origin": "detector", "alert_id": case_id, "claim": claim, "status": status,
+            "owner": None, "severity": None, "area": "Haren", "first_seen": None, "updated_at": None,
+            "post_count": 3, "stance": {}, "examples": [], "version": 0,
+        }
+    )  # fmt: skip
+
+
+def test_only_the_most_recently_active_open_cases_are_compared(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every pair is compared on each list request: a page of 500 cases would take most of a second.
+    monkeypatch.setattr(similar, "MAX_COMPARED", 3)
+    cases = [
+        room_case("a0", ARMY[0]),
+        room_case("closed", ARMY[0], status="closed"),
+        room_case("a1", ARMY[1]),
+        room_case("outage", OUTAGE),
+        room_case("late", ARMY[0]),  # beyond the first three open cases: not compared
+    ]
+    hinted = {c.case_id: [s.case_id for s in c.similar] for c in similar.with_hints(cases)}
+    assert hinted == {"a0": ["a1"], "closed": [], "a1": ["a0"], "outage": [], "late": []}
+    monkeypatch.setattr(similar, "MAX_COMPARED", 4)
+    assert "a0" in {s.case_id for s in similar.with_hints(cases)[-1].similar}
