@@ -16,7 +16,8 @@ wrong hint costs a glance, where a wrong automatic merge would hide a claim from
   and the incident's hashtag are in every case and weigh nothing, so two different claims about one
   incident are not tied by them.
 * Two cases are alike when the weight of the terms they share is at least ``min_similarity`` of the weight
-  of all their terms (weighted Jaccard).
+  of all their terms (weighted Jaccard), leaving out the terms of one case alone (its own wording). With
+  only two open cases every shared term is in all of them and weighs nothing: hints need a board of three.
 """
 
 from __future__ import annotations
