@@ -382,6 +382,8 @@ class MobilisationDetector:
             # differently ("zaterdag" written late on the Saturday itself means next week).
             self._add(tagged, post, t, how, lower)
             return True
+        if not locations:
+            return False  # no place: it can neither start a call nor join one (and needs no time parse)
         # A hashtag on an invitation to another place is a generic tag (#weekend): the post goes its own
         # way, and claiming the tag for its call marks it as shared.
         expression = time_expressions.parse(post.text, post.created_at, evening=True)
@@ -402,7 +404,7 @@ class MobilisationDetector:
                 self._add(cascade, post, t, how, lower)
                 return True
         ahead = announced - t
-        if not locations or not -GRACE_SECONDS <= ahead <= self.settings.max_days_ahead * 86400.0:
+        if not -GRACE_SECONDS <= ahead <= self.settings.max_days_ahead * 86400.0:
             return False
         location, town = locations[0]
         street = STREET.search(post.text)
