@@ -8,10 +8,9 @@ wrong hint costs a glance, where a wrong automatic merge would hide a claim from
 
 * A case's *terms* are the content words of its claim and example posts
   (:func:`app.pipeline.claims.content_tokens`), without the words of cue phrases (questions, hedges and
-  denials say how a claim is told, not what it says). Words of one crisis concept, in Dutch or English,
-  are one term: the incident concepts of the claim scorer's vocabulary
-  (:data:`app.pipeline.rumour_model.CONCEPTS`) and a few more incident kinds (:data:`INCIDENT_CONCEPTS`).
-  The scorer's other concepts (saying, sources, "now", "you", places) are how a post is worded: dropped.
+  denials say how a claim is told, not what it says). Words of one incident concept, in Dutch or English,
+  are one term (:mod:`app.pipeline.incidents`). The claim scorer's other concepts (saying, sources, "now",
+  "you", places) are how a post is worded: dropped.
 * Terms are weighted by how rare they are among the cases compared (inverse document frequency): the town
   and the incident's hashtag are in every case and weigh nothing, so two different claims about one
   incident are not tied by them.
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.pipeline.claims import content_tokens, topic_tags
+from app.pipeline.incidents import WHAT_CONCEPTS, concepts_of
 from app.pipeline.rumour_model import CONCEPTS
 from app.pipeline.signals import cue_words, tokens
 from app.room.models import CaseStatus, RumourCase, SimilarCase
@@ -43,45 +43,13 @@ MAX_COMPARED = 100
 # Example posts per case whose words join its claim's.
 EXAMPLE_TEXTS = 4
 
-# The claim scorer's concepts that say what happened (the others say how a post is worded).
-_WHAT = ("POLICE", "ATTACKER", "SHOOTING", "DEATH", "INJURY", "HOSTAGE", "EXPLOSION", "FIRE", "ARREST")
-# Incident kinds a Dutch municipality meets that the scorer's vocabulary (built on PHEME's shootings and
-# sieges) lacks. A Dutch compound can name two ("doodgestoken": stabbed, and dead).
-INCIDENT_CONCEPTS: dict[str, tuple[str, ...]] = {
-    "STABBING": (
-        "stabbed", "stabbing", "stabbings", "stab", "knife", "knifed", "steekpartij", "steekincident",
-        "neergestoken", "doodgestoken", "gestoken", "mes", "messen", "steekwond", "steekwonden",
-    ),
-    "DEATH": ("doodgestoken", "doodgeschoten", "fatal", "fatally", "dode", "doden", "overleden", "omgekomen"),
-    "MILITARY": (
-        "army", "military", "troops", "soldiers", "soldier", "leger", "defensie", "militairen", "militair",
-        "soldaten", "soldaat", "landmacht", "krijgsmacht",
-    ),
-    "RIOT": ("riot", "riots", "rioting", "rioters", "rellen", "rel", "relschoppers", "ongeregeldheden"),
-    "LOOTING": ("looting", "looted", "looters", "plunderen", "plunderingen", "geplunderd", "plunderaars"),
-    "EVACUATION": ("evacuated", "evacuation", "evacuate", "geëvacueerd", "evacuatie", "evacueren"),
-    "FLOOD": (
-        "flood", "flooding", "flooded", "overstroming", "overstroomd", "dijkdoorbraak", "wateroverlast",
-    ),
-    "POISON": ("poisoned", "poison", "contaminated", "vergiftigd", "vergif", "besmet", "verontreinigd"),
-    "MISSING": ("missing", "vermist", "vermiste", "vermissing"),
-    "BOMB": ("bomb", "bombs", "explosives", "bom", "bommen", "explosieven", "bommelding"),
-}  # fmt: skip
-
-_TERM: dict[bytes, tuple[bytes, ...]] = {}
-for _name, _words in (*((c, CONCEPTS[c]) for c in _WHAT), *INCIDENT_CONCEPTS.items()):
-    for _word in _words:
-        for _token in tokens(_word):
-            _term = b"\x00" + _name.encode()
-            if _term not in _TERM.get(_token, ()):
-                _TERM[_token] = (*_TERM.get(_token, ()), _term)
 # Words of how a claim is told: the scorer's wording concepts and every word of a cue phrase ("naar
 # verluidt", "klopt dit", "nep"), unless they name an incident concept ("politie").
 _WORDING = (
     frozenset(
         token
         for name, words in CONCEPTS.items()
-        if name not in _WHAT
+        if name not in WHAT_CONCEPTS
         for word in words
         for token in tokens(word)
     )
@@ -104,8 +72,8 @@ def texts_of(claim: str, examples: Iterable[Any]) -> list[str]:
 
 
 def _word_terms(token: bytes) -> tuple[bytes, ...]:
-    mapped = _TERM.get(token)
-    if mapped is not None:
+    mapped = concepts_of(token)
+    if mapped:
         return mapped
     if token in _WORDING or token.isdigit():
         return ()
