@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from app.pipeline import time_expressions
+from app.pipeline.incidents import names_incident
 
 
 def phrase_pattern(terms: Sequence[str]) -> str:
@@ -32,9 +33,16 @@ class InvitationLexicon:
         )
 
     def mentions(self, lower: str) -> bool:
-        """Whether a lower-cased text uses the lexicon."""
+        """Whether a lower-cased text uses the lexicon, in words or as the start of a hashtag."""
         return self._pattern.search(lower) is not None
 
     def is_call(self, text: str, at: datetime) -> bool:
-        """Whether a post written at ``at`` uses the lexicon and announces a day or a time."""
-        return self.mentions(text.lower()) and time_expressions.parse(text, at, evening=True) is not None
+        """Whether a post written at ``at`` reads as a call to gather or talk of one: it uses the lexicon,
+        announces a day or a time, and names no incident. "Bus uit Hengelo geregeld voor zaterdag
+        #projectxharen" is talk of the call; "Om 22:00 komt de politie #projectxharen" and "Het leger komt
+        vanavond naar het feest" are claims about the night, which rumours are made of."""
+        return (
+            self.mentions(text.lower())
+            and time_expressions.parse(text, at, evening=True) is not None
+            and not names_incident(text)
+        )

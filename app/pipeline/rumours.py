@@ -30,10 +30,11 @@ post>``), sent again with a higher revision as the claim grows (by ``update_grow
 changes severity, never as a new alert while the claim is remembered. ``details["alerted_at"]`` is the
 event time of the post that made it a case, however large the batch it came in.
 
-A claim whose first post is a call to gather (the playbooks' invitation lexicon and a day or time:
-"Open feest in Haren zaterdag 20:00, iedereen welkom", :mod:`app.pipeline.invitations`) never becomes a
-case: the questions under it ("Is dit echt?") ask whether the party is on, and the mobilisation detector
-follows the call. A claim *about* a call that denies it ("het feest gaat niet door, nep") stays a candidate.
+A claim whose first post is a call to gather or talk of one (the playbooks' invitation lexicon, a day or
+time, and no incident named: "Open feest in Haren zaterdag 20:00, iedereen welkom",
+:mod:`app.pipeline.invitations`) never becomes a case: the questions under it ("Is dit echt?") ask whether
+the party is on, and the mobilisation detector follows the call. A claim that denies a call ("het feest
+gaat niet door, nep") or names an incident ("het leger komt zaterdag naar het feest") stays a candidate.
 ``calls_to_mobilisation: false`` in a playbook's rumour settings turns this off.
 
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add

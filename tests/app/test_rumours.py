@@ -640,6 +640,8 @@ def test_a_questioned_call_to_gather_is_left_to_the_mobilisation_detector() -> N
     # post names no day or time (then it is no call that the mobilisation detector follows).
     assert alerts(RumourSettings(calls_to_mobilisation=False), questioned(invitation))
     assert alerts(RumourSettings(), questioned("Open feest in Haren bij de Stationsweg, iedereen welkom!"))
+    # A claim about an incident that happens to name the party and a time is a rumour like any other.
+    assert alerts(RumourSettings(), questioned("Het leger komt zaterdag 20:00 naar het feest in Haren"))
 
 
 def test_a_claim_that_a_call_is_off_can_still_be_a_rumour_case() -> None:
