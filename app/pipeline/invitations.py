@@ -1,4 +1,4 @@
-"""What makes a post a call to gather: the playbooks' invitation lexicon and an announced day or time.
+"""What makes a post a call to gather: the invitation lexicon, an announced day or time, no incident.
 
 Two detectors need it. The mobilisation detector follows such calls as they spread. The rumour detector
 leaves them to it: the questions under an invitation ("Is dit echt?", "Gaat dit nog door?") ask whether a

@@ -171,8 +171,8 @@ class RumourSettings(BaseModel):
     )
     calls_to_mobilisation: bool = Field(
         default=True,
-        description="a claim that calls people to gather (invitation lexicon and a day or time) is no"
-        " rumour case: the mobilisation detector follows it",
+        description="a claim that calls people to gather (invitation lexicon, a day or time, no incident"
+        " named) is no rumour case: the mobilisation detector follows it",
     )
 
     @model_validator(mode="after")
