@@ -29,6 +29,9 @@ PROVINCES = {
     "15": "Overijssel", "16": "Flevoland",
 }
 LATIN = re.compile(r"^[A-Za-z' .\-À-ÿ]+$")
+# GeoNames names a few Dutch places in English; the crisis room reads Dutch. The English name stays a
+# variant (first, so the cap on variants keeps it), so English posts still find the place.
+DUTCH_NAMES = {"The Hague": "Den Haag"}
 
 
 def _rg_places() -> list[tuple[float, float, str]]:
@@ -56,6 +59,9 @@ def main() -> None:
         variants = sorted(
             {a for a in city.get("alternatenames", []) if LATIN.match(a) and len(a) >= 4 and a != name}
         )
+        if name in DUTCH_NAMES:
+            name, english = DUTCH_NAMES[name], name
+            variants = [english, *(v for v in variants if v != name)]
         rows.append({
             "name": name,
             "variants": "|".join(variants[:12]),

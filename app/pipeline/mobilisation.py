@@ -42,7 +42,10 @@ and quotes), enough distinct authors, a rate and an acceleration over the last h
 Severity grows with size (reshares and mentions), with the share of authors from elsewhere, with
 escalation talk inside the cascade (police, ME, fireworks), and becomes critical when posts about the place
 report escalation around the announced time. It never goes down: a call that calms down stays on the
-staff's list at the level it reached.
+staff's list at the level it reached. Once the announced time has passed, the explanation no longer says how
+fast the call doubles (what is coming has come). ``expire_after_hours`` after that time the detector stops
+following the call and sends its last revision: "Voorbij: oproep voor ...", ``details["state"] ==
+"closed"`` (as a spike's "Voorbij"), so the wall can move it down instead of showing it at its peak for ever.
 
 Known limits:
 
@@ -300,6 +303,7 @@ class MobilisationDetector:
         self._now = 0.0
         self._swept_at = 0.0
         self._dirty: dict[int, _Cascade] = {}
+        self._closing: list[Alert] = []  # last revisions of alerted calls that ended in this batch
         self._repost_escalates: dict[str, bool] = {}
 
     # --- public -------------------------------------------------------------------------------------------
@@ -307,7 +311,7 @@ class MobilisationDetector:
     def observe(self, posts: list[Post]) -> list[Alert]:
         for post in posts:
             self._observe(post)
-        alerts = []
+        alerts, self._closing = self._closing, []
         for cascade in self._dirty.values():
             alert = self._maybe_alert(cascade)
             if alert is not None:
@@ -726,6 +730,11 @@ class MobilisationDetector:
                 del members[key]
 
     def _end(self, cascade: _Cascade) -> None:
+        if cascade.alive and cascade.alerted_at is not None:
+            # The room must see that the call is no longer followed, or its alert would stay on the wall
+            # at the level it reached, for ever.
+            cascade.revision += 1
+            self._closing.append(self._alert(cascade, closed_at=self._now))
         cascade.alive = False
         self._cascades.pop(cascade.key, None)
         location, day = cascade.key
@@ -784,14 +793,15 @@ class MobilisationDetector:
         cascade.emitted_severity = cascade.severity
         return self._alert(cascade)
 
-    def _alert(self, cascade: _Cascade) -> Alert:
+    def _alert(self, cascade: _Cascade, closed_at: float | None = None) -> Alert:
+        """The call's alert as it stands; with ``closed_at``, its last revision ("Voorbij")."""
         s = self.settings
         window = s.window_hours
         recent, older = cascade.recent_n, cascade.older_n
         acceleration = (recent + 1) / (older + 1)
         growth = math.log(acceleration) / window
         last_day, day_before, active_hours, burst = cascade.days(cascade.last_t)
-        now = cascade.last_t
+        now = cascade.last_t if closed_at is None else closed_at
         hours_left = (cascade.announced - now) / HOUR
         authors = len(cascade.authors)
         outside = len(cascade.outside_authors)
@@ -802,23 +812,36 @@ class MobilisationDetector:
             place = f"{cascade.street}, {cascade.town}" if cascade.street else cascade.town
         announced = datetime.fromtimestamp(cascade.announced, UTC)
         when = wording.day_and_time(announced) if cascade.announced_known else wording.day(announced)
-        doubling = (
-            f"verdubbelt elke {wording.decimal(math.log(2) / growth)} uur" if growth > 0 else "versnelt niet"
-        )
+        if hours_left < 0:
+            doubling = ""  # once the time has passed, how fast the call grows no longer tells what is coming
+        elif growth > 0:
+            doubling = f" (verdubbelt elke {wording.decimal(math.log(2) / growth)} uur)"
+        else:
+            doubling = " (versnelt niet)"
         ahead = f"over {hours_left:.0f} uur" if hours_left >= 0 else f"{-hours_left:.0f} uur geleden"
         n = wording.count
+        spread = f"{n(cascade.reshares)}x gedeeld, {n(authors)} accounts"
         title = (
-            f"Oproep verspreidt zich: {place}, {when} ({ahead}): {n(cascade.reshares)}x gedeeld, "
-            f"{n(authors)} accounts"
+            f"Voorbij: oproep voor {place}, {when}: {spread}"
+            if closed_at is not None
+            else f"Oproep verspreidt zich: {place}, {when} ({ahead}): {spread}"
         )
         origins = sorted(cascade.outside_from.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
         examples_from = f", bijvoorbeeld {', '.join(name for name, _ in origins)}" if origins else ""
-        sentences = [
+        sentences = []
+        if closed_at is not None:
+            why = (
+                f"de aangekondigde tijd is {-hours_left:.0f} uur voorbij"
+                if hours_left < 0
+                else "er kwamen te veel andere oproepen tegelijk bij"
+            )
+            sentences.append(f"Signaal volgt deze oproep niet meer: {why}.")
+        sentences += [
             f"Een uitnodiging voor {place} op {when} (aangekondigde tijd {ahead}) is "
             f"{n(cascade.reshares)} keer gedeeld en in {n(cascade.mentions)} andere berichten herhaald, door "
             f"{n(authors)} verschillende accounts; {wording.decimal(recent / window)} keer gedeeld of "
-            f"genoemd per uur in de laatste {window:g} uur, tegen {wording.decimal(older / window)} daarvoor "
-            f"({doubling}).",
+            f"genoemd per uur in de laatste {window:g} uur, tegen {wording.decimal(older / window)} daarvoor"
+            f"{doubling}.",
             f"{n(outside)} accounts ({wording.percent(share)}) reizen of posten van elders{examples_from}.",
             f"{n(cascade.escalation_posts)} berichten in de cascade noemen politie, rellen of vuurwerk.",
         ]
@@ -869,6 +892,7 @@ class MobilisationDetector:
             "scene_escalation_posts": cascade.scene_escalation,
             "hashtags": [f"#{tag}" for tag in cascade.hashtags],
             "alerted_at": datetime.fromtimestamp(cascade.alerted_at or now, UTC).isoformat(),
+            "state": "open" if closed_at is None else "closed",
         }
         return Alert(
             id=f"mobilisation:{cascade.key[0]}:{cascade.day}",

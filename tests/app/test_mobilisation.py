@@ -213,6 +213,42 @@ def test_questions_under_the_call_are_counted_as_its_information_need(
     assert quiet.details["questions"] == 0 and "stellen een vraag" not in quiet.explanation
 
 
+def test_a_call_past_its_time_stops_growing_on_paper_and_ends_with_a_last_revision(
+    enricher: Enricher, playbooks: PlaybookSet
+) -> None:
+    stream = Stream(enricher)
+    call = viral_call(stream)
+    root = call[0]
+    # The morning after, people still share it; two days later the stream goes on about other things.
+    aftermath = stream.reposts(root, (PARTY + timedelta(hours=14, minutes=m) for m in range(0, 60, 2)))
+    later = stream.post("Wat een mooie dag", PARTY + timedelta(days=2))
+    alerts = run(detector(playbooks), [*call, *aftermath, later])
+    before = [a for a in alerts if a.details["hours_until"] >= 0]
+    after = [a for a in alerts if a.details["hours_until"] < 0]
+    assert before and all("verdubbelt elke" in a.explanation for a in before)
+    assert len(after) == 2, "one update for the morning after, one last revision"
+    morning, last = after
+    assert morning.details["state"] == "open" and "verdubbelt" not in morning.explanation
+    assert last.details["state"] == "closed"
+    assert last.title.startswith("Voorbij: oproep voor Kerkstraat 12, Veghel, za 21 sep 20:00")
+    assert last.explanation.startswith("Signaal volgt deze oproep niet meer: de aangekondigde tijd is")
+    assert last.updated_at > morning.updated_at and last.revision == morning.revision + 1
+    assert (last.id, last.severity) == (morning.id, morning.severity)
+    assert last.post_count == len(call) + len(aftermath)  # everything the call gathered, up to its end
+    assert {a.details["state"] for a in alerts[:-1]} == {"open"}
+    # Ended is ended: the stream going on brings no further revision.
+    d = detector(playbooks)
+    run(d, [*call, *aftermath, later])
+    assert run(d, [stream.post("Weer een mooie dag", PARTY + timedelta(days=3))]) == []
+
+
+def test_a_call_that_never_alerted_ends_without_an_alert(enricher: Enricher, playbooks: PlaybookSet) -> None:
+    stream = Stream(enricher)
+    root = stream.post(INVITATION, MONDAY_NOON)
+    posts = [root, stream.post("Wat een mooie dag", PARTY + timedelta(days=3))]
+    assert run(detector(playbooks), posts) == []
+
+
 def test_reposts_of_an_invitation_that_names_fireworks_are_no_escalation(
     enricher: Enricher, playbooks: PlaybookSet
 ) -> None:
