@@ -176,6 +176,12 @@ class LiveCase(TypedDict):
     merged_into: str | None
     answered: bool
     version: int
+    # Open cases that seem to tell the same claim (the service's merge hints; ``/api/rumours`` only).
+    similar: tuple[str, ...]
+
+
+# More hints than this per case say nothing more to the wall.
+MAX_SIMILAR = 20
 
 
 def _count(value: Any) -> int:
@@ -205,7 +211,15 @@ def normalise_case(raw: Mapping[str, Any]) -> LiveCase | None:
         merged_into=_opt_str(raw.get("merged_into")),
         answered=isinstance(raw.get("answer"), Mapping),
         version=version,
+        similar=_similar_ids(raw.get("similar")),
     )
+
+
+def _similar_ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    ids = (h.get("case_id") for h in value[:MAX_SIMILAR] if isinstance(h, Mapping))
+    return tuple(i[:300] for i in ids if isinstance(i, str) and i)
 
 
 def case_activity(case: LiveCase) -> float:
@@ -597,6 +611,10 @@ class LiveFeed:
                 if case is None:
                     continue
                 known = self._cases.get(case["case_id"])
+                if known is not None and "similar" not in raw:
+                    # Pushed over the socket: cases come without hints there; keep the list's until it is
+                    # read again.
+                    case["similar"] = known["similar"]
                 if known is not None and (case == known or case_freshness(case) < case_freshness(known)):
                     continue
                 self._cases[case["case_id"]] = case

@@ -290,7 +290,7 @@ def ticker(alerts: Iterable[Mapping[str, Any]], *, now: datetime, limit: int = 6
     return sorted(alerts, key=key)[:limit]
 
 
-def top_rumours(cases: Iterable[Mapping[str, Any]], *, limit: int = 5) -> list[Mapping[str, Any]]:
+def top_rumours(cases: Iterable[Mapping[str, Any]], *, limit: int | None = 5) -> list[Mapping[str, Any]]:
     """Active cases (not closed, not merged into another), most severe first, then most recently active."""
 
     def key(case: Mapping[str, Any]) -> tuple[int, float]:
@@ -299,6 +299,39 @@ def top_rumours(cases: Iterable[Mapping[str, Any]], *, limit: int = 5) -> list[M
 
     active = [c for c in cases if c.get("status") != "closed" and not c.get("merged_into")]
     return sorted(active, key=key)[:limit]
+
+
+@dataclass(frozen=True)
+class StoryRow:
+    """One line of the wall's rumour panel: a case, and the open cases it seems to share its claim with."""
+
+    case: Mapping[str, Any]
+    alike: int
+
+
+def rumour_stories(cases: Iterable[Mapping[str, Any]], *, limit: int = 5) -> list[StoryRow]:
+    """:func:`top_rumours`, with the cases that the service hints tell the same claim as a case already on
+    a line folded into that line's count: one rumour in five wordings takes one line, so a second rumour
+    still reaches the wall. Only direct hints fold (no chains), and the board still lists every case."""
+    rows: list[StoryRow] = []
+    alike: list[int] = []
+    shown: dict[str, int] = {}  # case on a line -> its line
+    hinted: dict[str, int] = {}  # case a shown case hints at -> that line
+    for case in top_rumours(cases, limit=None):
+        case_id = str(case.get("case_id"))
+        similar = [str(other) for other in case.get("similar") or ()]
+        line = hinted.get(case_id)
+        if line is None:
+            line = next((shown[other] for other in similar if other in shown), None)
+        if line is not None:
+            alike[line] += 1
+        elif len(rows) < limit:
+            shown[case_id] = len(rows)
+            for other in similar:
+                hinted.setdefault(other, len(rows))
+            rows.append(StoryRow(case, 0))
+            alike.append(0)
+    return [StoryRow(row.case, n) for row, n in zip(rows, alike, strict=True)]
 
 
 def source_rates(status: Mapping[str, Any] | None) -> list[tuple[str, float]]:

@@ -36,11 +36,11 @@ from dashboard.figures.wall import (
     ingest_lag,
     lag_level,
     platform_rates,
+    rumour_stories,
     severity_mark,
     source_rates,
     stream_note,
     ticker,
-    top_rumours,
     wall_map_figure,
     wall_volume_figure,
 )
@@ -116,8 +116,8 @@ def ticker_line(alert: LiveAlert, now: datetime) -> html.Li:
 
 
 def rumour_items(feed: LiveFeed) -> list[html.Li]:
-    cases = top_rumours(feed.cases(), limit=RUMOUR_LINES)
-    if not cases:
+    rows = rumour_stories(feed.cases(), limit=RUMOUR_LINES)
+    if not rows:
         why = feed.cases_error
         text = (
             f"Rumour cases unavailable: {plain(why, 80)}"
@@ -127,10 +127,10 @@ def rumour_items(feed: LiveFeed) -> list[html.Li]:
             else "Catching up with the service…"
         )
         return [html.Li(text, className="empty")]
-    return [rumour_line(c) for c in cases]
+    return [rumour_line(row.case, row.alike) for row in rows]
 
 
-def rumour_line(case: LiveCase) -> html.Li:
+def rumour_line(case: LiveCase, alike: int = 0) -> html.Li:
     symbol, word = case_mark(case["status"])
     sev_symbol, _ = severity_mark(case["severity"])
     owner = plain(case["owner"], 24) if case["owner"] else "no owner"
@@ -145,6 +145,18 @@ def rumour_line(case: LiveCase) -> html.Li:
                     plain(case["claim"], 200),
                 ],
                 className="text",
+            ),
+            *(
+                [
+                    html.Span(
+                        f"≈ +{alike}",
+                        className="alike",
+                        title=f"{alike} more open case{'s' if alike > 1 else ''} that seem to tell this claim"
+                        " in other words (merge them on the rumour board)",
+                    )
+                ]
+                if alike
+                else []
             ),
             html.Span(f"{count(case['post_count'])}×", className="count", title="posts"),
             html.Span(owner, className="owner" + ("" if case["owner"] else " unowned")),

@@ -16,6 +16,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,8 +113,10 @@ def make_case(
     version: int = 1,
     updated_at: datetime | None = None,
     merged_into: str | None = None,
+    similar: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A RumourCase as the API serializes it (``app.room.models.RumourCase``)."""
+    """A RumourCase as the API serializes it (``app.room.models.RumourCase``); ``similar`` names the cases
+    its merge hints point to."""
     n = next(_seq)
     updated = (updated_at or datetime.now(UTC)).astimezone(UTC)
     stamp = updated.isoformat().replace("+00:00", "Z")
@@ -135,6 +138,9 @@ def make_case(
         "merged_from": [],
         "answer": None,
         "version": version,
+        "similar": [
+            {"case_id": other, "claim": f"zelfde als {other}", "similarity": 0.5} for other in similar
+        ],
     }
 
 

@@ -38,6 +38,7 @@ from dashboard.figures.wall import (
     ingest_lag,
     lag_level,
     platform_rates,
+    rumour_stories,
     source_rates,
     spike_label,
     spike_marks,
@@ -209,6 +210,42 @@ def test_top_rumours_leave_out_closed_and_merged_cases() -> None:
         case(claim="geen ernst", severity=None),
     ]
     assert [c["claim"] for c in top_rumours(cases)] == ["hoog nieuw", "hoog oud", "laag", "geen ernst"]
+
+
+def test_cases_the_service_hints_alike_share_one_line(app: dash.Dash) -> None:
+    cases = [
+        case(claim="steekpartij", case_id="a", severity="high", similar=["b", "c"]),
+        case(claim="iemand neergestoken", case_id="b", severity="medium", similar=["a"]),
+        case(claim="dode bij steekpartij", case_id="c", severity="low", similar=["a", "d"]),
+        # Alike to c only, which is folded: hints do not chain, so it keeps a line of its own.
+        case(claim="dode bij rellen", case_id="d", severity="low", similar=["c"]),
+        case(claim="leger komt", case_id="e", severity="medium"),
+        case(claim="defensie rukt uit", case_id="f", severity="low", similar=["e"]),
+        case(claim="dicht", case_id="g", status="closed", similar=["e"]),
+    ]
+    rows = rumour_stories(cases)
+    assert [(row.case["claim"], row.alike) for row in rows] == [
+        ("steekpartij", 2),
+        ("leger komt", 1),
+        ("dode bij rellen", 0),
+    ]
+    # A full wall still counts what its lines stand for, and never shows a case twice.
+    assert [(row.case["claim"], row.alike) for row in rumour_stories(cases, limit=1)] == [("steekpartij", 2)]
+    line = wall_page().rumour_line(rows[0].case, rows[0].alike)
+    assert "≈ +2" in texts(line) and "≈" not in " ".join(texts(wall_page().rumour_line(rows[2].case)))
+
+
+def test_a_pushed_case_keeps_the_hints_of_the_list() -> None:
+    feed = LiveFeed("http://127.0.0.1:1")
+    listed = make_case("Leger onderweg naar Haren??", case_id="rumour:leger", updated_at=NOW, similar=["x"])
+    assert feed.add_cases([listed]) == 1
+    assert feed.cases()[0]["similar"] == ("x",)
+    # Over the socket a case comes without hints: the list's stay until the list is read again.
+    pushed = {k: v for k, v in listed.items() if k != "similar"}
+    assert feed.add_cases([{**pushed, "post_count": 40}]) == 1
+    assert [(c["post_count"], c["similar"]) for c in feed.cases()] == [(40, ("x",))]
+    assert feed.add_cases([{**listed, "post_count": 41, "similar": []}]) == 1
+    assert feed.cases()[0]["similar"] == ()
 
 
 def test_status_figures_are_read_defensively() -> None:
