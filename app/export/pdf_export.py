@@ -3,14 +3,17 @@ the rumour cases, and appendices (alerts, evidence posts, audit log).
 
 reportlab's Paragraph parses a mini-HTML, so every text that is not ours goes through :func:`esc` (``&``,
 ``<``, ``>`` escaped, control characters dropped). Text is set in DejaVu Sans (Latin, Greek, Cyrillic,
-Arabic and Hebrew letters; no CJK or emoji, which show as empty boxes rather than failing); without DejaVu
-we fall back to Helvetica and replace what it cannot encode.
+Arabic and Hebrew letters, a few emoji); a symbol it has no glyph for is written as its Unicode name, so
+"🎉" reads "[party popper]" rather than an empty box: in a post, an emoji can be the whole tone ("😂" under a
+call to riot). Other missing letters (CJK) still show as boxes. Without DejaVu we fall back to Helvetica
+and replace what it cannot encode.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
@@ -130,9 +133,53 @@ MAX_CELL_CHARS = 1_200
 MAX_CELL_LINES = 24
 
 
+# Emoji parts that only modify the symbol before them (skin tones, joiners, variation selectors).
+_MODIFIERS = frozenset({0x200D, 0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)})
+_REGIONAL = range(0x1F1E6, 0x1F200)  # two of these letters make a flag
+# A name is ~20 characters: a post of 25,000 emoji must not grow to half a million (see MAX_CELL_CHARS).
+MAX_NAMED_SYMBOLS = 40
+
+
+@cache
+def _glyphs() -> frozenset[int]:
+    """The code points the text font can draw (Helvetica: those of cp1252)."""
+    regular, _bold, unicode = fonts()
+    if unicode:
+        return frozenset(pdfmetrics.getFont(regular).face.charToGlyph)
+    return frozenset(ord(bytes([b]).decode("cp1252", "ignore") or "\0") for b in range(256)) - {0}
+
+
+def named_symbols(text: str) -> str:
+    """Symbols the font cannot draw as their Unicode names in brackets; flags as "[flag NL]"."""
+    if text.isascii():
+        return text
+    glyphs = _glyphs()
+    out: list[str] = []
+    flag = ""
+    named = 0
+    for ch in text:
+        code = ord(ch)
+        if code in _REGIONAL:
+            flag += chr(ord("A") + code - _REGIONAL.start)
+            if len(flag) == 2:
+                out.append(f"[flag {flag}]")
+                flag = ""
+            continue
+        if code in _MODIFIERS:
+            continue
+        if code not in glyphs and named < MAX_NAMED_SYMBOLS and unicodedata.category(ch) in ("So", "Sk"):
+            out.append(f"[{unicodedata.name(ch, 'symbol').lower()}]")
+            named += 1
+        else:
+            out.append(ch)
+    if flag:
+        out.append(f"[flag {flag}]")
+    return "".join(out)
+
+
 def esc(text: object, limit: int | None = None) -> str:
     """Any text for a Paragraph: no markup of its own, no control characters, newlines kept."""
-    value = _CONTROL.sub("", str(text)).replace("\t", " ")
+    value = named_symbols(_CONTROL.sub("", str(text)).replace("\t", " "))
     if limit is not None:
         value = shorten(value, limit)
     if not fonts()[2]:
@@ -210,12 +257,15 @@ def table(
 
 
 def fit_cell(text: str) -> str:
-    """The text, or its first MAX_CELL_LINES lines and MAX_CELL_CHARS characters and a note that says so."""
+    """The text, or its first MAX_CELL_LINES lines and MAX_CELL_CHARS characters and a note that says so;
+    symbols are named first, so the text :func:`esc` then sets is no longer than this."""
+    written = len(text)
+    text = named_symbols(text)
     lines = text.splitlines()
     if len(text) <= MAX_CELL_CHARS and len(lines) <= MAX_CELL_LINES:
         return text
     kept = "\n".join(lines[:MAX_CELL_LINES])[:MAX_CELL_CHARS].rstrip()
-    shortened = f"shortened from {thousands(len(text))} characters"
+    shortened = f"shortened from {thousands(written)} characters"
     return f"{kept} … [{shortened}: the JSON and CSV exports have the whole text]"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from app.export import export_dossier
-from app.export.pdf_export import MAX_CELL_CHARS, fit_cell
+from app.export.pdf_export import MAX_CELL_CHARS, MAX_NAMED_SYMBOLS, fit_cell, named_symbols
 from tests.app.dossier_example import realistic_dossier
 
 
@@ -39,3 +39,21 @@ def test_short_texts_are_kept_whole_and_long_ones_say_they_were_shortened() -> N
     shortened = fit_cell("a" * 5_000)
     assert shortened.startswith("a" * MAX_CELL_CHARS) and "shortened from 5\u00a0000 characters" in shortened
     assert fit_cell("\n".join(["r"] * 100)).count("\n") < 30
+
+
+def test_symbols_the_font_lacks_are_named_and_hostile_runs_of_them_stay_bounded(tmp_path: Path) -> None:
+    # DejaVu has 😂 and ❤ but no 🎉 or 👍: those showed as empty boxes, and an emoji can be a post's tone.
+    assert named_symbols("Feestje 🎉 bij Lotte 😂") == "Feestje [party popper] bij Lotte 😂"
+    assert (
+        named_symbols("👍🏽 🇳🇱 👨\u200d👩\u200d👧 Hé café €")
+        == "[thumbs up sign] [flag NL] [man][woman][girl] Hé café €"
+    )
+    assert named_symbols("中文") == "中文"  # letters stay (boxes), only symbols get names
+    assert named_symbols("🎉" * 100).count("[party popper]") == MAX_NAMED_SYMBOLS
+    dossier = realistic_dossier()
+    example_key = dossier.alerts[0].examples[0].key
+    party = "Feest 🎉 in Haren " + "🎉" * 24_000
+    posts = [p.model_copy(update={"text": party if p.key == example_key else p.text}) for p in dossier.posts]
+    path = export_dossier(dossier.model_copy(update={"posts": posts}), "pdf", tmp_path / "d.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(path).pages)
+    assert "Feest [party popper] in Haren" in text.replace("\n", " ")
