@@ -313,7 +313,7 @@ def rumour_stories(cases: Iterable[Mapping[str, Any]], *, limit: int = 5) -> lis
     """:func:`top_rumours`, with the cases that the service hints tell the same claim as a case already on
     a line folded into that line's count: one rumour in five wordings takes one line, so a second rumour
     still reaches the wall. Only direct hints fold (no chains), and the board still lists every case."""
-    rows: list[StoryRow] = []
+    lines: list[Mapping[str, Any]] = []
     alike: list[int] = []
     shown: dict[str, int] = {}  # case on a line -> its line
     hinted: dict[str, int] = {}  # case a shown case hints at -> that line
@@ -325,13 +325,13 @@ def rumour_stories(cases: Iterable[Mapping[str, Any]], *, limit: int = 5) -> lis
             line = next((shown[other] for other in similar if other in shown), None)
         if line is not None:
             alike[line] += 1
-        elif len(rows) < limit:
-            shown[case_id] = len(rows)
+        elif len(lines) < limit:
+            shown[case_id] = len(lines)
             for other in similar:
-                hinted.setdefault(other, len(rows))
-            rows.append(StoryRow(case, 0))
+                hinted.setdefault(other, len(lines))
+            lines.append(case)
             alike.append(0)
-    return [StoryRow(row.case, n) for row, n in zip(rows, alike, strict=True)]
+    return [StoryRow(case, n) for case, n in zip(lines, alike, strict=True)]
 
 
 def source_rates(status: Mapping[str, Any] | None) -> list[tuple[str, float]]:

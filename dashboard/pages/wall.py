@@ -146,22 +146,20 @@ def rumour_line(case: LiveCase, alike: int = 0) -> html.Li:
                 ],
                 className="text",
             ),
-            *(
-                [
-                    html.Span(
-                        f"≈ +{alike}",
-                        className="alike",
-                        title=f"{alike} more open case{'s' if alike > 1 else ''} that seem to tell this claim"
-                        " in other words (merge them on the rumour board)",
-                    )
-                ]
-                if alike
-                else []
-            ),
+            *alike_mark(alike),
             html.Span(f"{count(case['post_count'])}×", className="count", title="posts"),
             html.Span(owner, className="owner" + ("" if case["owner"] else " unowned")),
         ],
     )
+
+
+def alike_mark(alike: int) -> list[html.Span]:
+    """The mark of a line that stands for more cases than its own (see ``rumour_stories``)."""
+    if not alike:
+        return []
+    more = f"{alike} more open case{'s' if alike > 1 else ''}"
+    why = f"{more} that seem to tell this claim in other words (merge them on the rumour board)"
+    return [html.Span(f"≈ +{alike}", className="alike", title=why)]
 
 
 def briefing_panel(changes: Polled, feed: LiveFeed, since_override: str | None) -> list[Any]:
