@@ -55,8 +55,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.pipeline.alerts import Alert
+from app.pipeline.alerts import Alert, AlertKind, Detector
 from app.pipeline.enrich import Enricher
+from app.pipeline.mobilisation import MobilisationDetector, MobilisationSettings
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.rumours import RumourDetector, RumourSettings
 from app.playbooks import PlaybookSet
@@ -96,7 +97,7 @@ def minute_batches(posts: Sequence[Post], seconds: float = BATCH_SECONDS) -> Ite
         yield batch
 
 
-def replay(detector: RumourDetector, batches: Iterable[list[Post]]) -> list[Alert]:
+def replay(detector: Detector, batches: Iterable[list[Post]]) -> list[Alert]:
     """Every alert revision the detector emits, in order."""
     alerts: list[Alert] = []
     for batch in batches:
@@ -119,6 +120,23 @@ def first_alert_times(alerts: Iterable[Alert]) -> dict[str, datetime]:
 def _detector(model: RumourModel | None, settings: RumourSettings | None = None) -> RumourDetector:
     playbooks = PlaybookSet.load()
     return RumourDetector(settings or RumourSettings(), playbooks, model)
+
+
+class BesideCalls:
+    """The rumour detector as the service runs it (``Detection.standard``): after the mobilisation
+    detector, which tells it how a claim's first post joined a call. Emits the rumour alerts only."""
+
+    def __init__(self, model: RumourModel | None, settings: RumourSettings | None = None) -> None:
+        playbooks = PlaybookSet.load()
+        call_settings = MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION))
+        self.calls = MobilisationDetector(call_settings, playbooks)
+        self.rumours = RumourDetector(
+            settings or RumourSettings(), playbooks, model, call_members=self.calls.joined_as
+        )
+
+    def observe(self, posts: list[Post]) -> list[Alert]:
+        self.calls.observe(posts)
+        return self.rumours.observe(posts)
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
@@ -350,8 +368,9 @@ def evaluate_case(
     case: Case, model: RumourModel | None, settings: RumourSettings | None = None
 ) -> ScenarioResult:
     truth, posts = enriched_posts(case, _enricher())
-    detector = _detector(model, settings)
-    alerts = replay(detector, minute_batches(posts))
+    # Generated incidents are Project X nights: the calls the rumour detector leaves to the mobilisation
+    # detector are only known with that detector running beside it.
+    alerts = replay(BesideCalls(model, settings), minute_batches(posts))
     by_id: dict[str, list[Alert]] = {}
     for alert in alerts:
         by_id.setdefault(alert.id, []).append(alert)

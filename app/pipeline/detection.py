@@ -44,13 +44,16 @@ class Detection:
         rumour_settings = RumourSettings(**playbooks.settings_for(AlertKind.RUMOUR))
         if not post_labels:
             rumour_settings = rumour_settings.model_copy(update={"label_memory": 0})
+        calls = MobilisationDetector(
+            MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION)), playbooks
+        )
         return cls(
             [
                 SpikeDetector(SpikeSettings(**playbooks.settings_for(AlertKind.SPIKE)), playbooks),
-                MobilisationDetector(
-                    MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION)), playbooks
-                ),
-                RumourDetector(rumour_settings, playbooks, RumourModel.load()),
+                # Before the rumour detector, which asks it how a claim's first post joined a call: a batch's
+                # posts are in their calls by the time the rumour detector sees the batch.
+                calls,
+                RumourDetector(rumour_settings, playbooks, RumourModel.load(), call_members=calls.joined_as),
             ],
             playbooks,
         )

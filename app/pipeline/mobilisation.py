@@ -296,7 +296,7 @@ class MobilisationDetector:
         self._by_hashtag: dict[str, _Cascade] = {}
         self._shared_tags: set[str] = set()  # claimed by two calls: generic, never claimed again
         self._scene: dict[str, list[_Cascade]] = {}  # municipality -> alerted cascades
-        self._member_of: dict[str, _Cascade] = {}
+        self._member_of: dict[str, tuple[_Cascade, str]] = {}  # post key -> its call, how it joined
         self._member_order: deque[tuple[str, _Cascade]] = deque()
         self._municipality: dict[str, str | None] = {}
         self._labels: dict[str, tuple[str, ...]] = {}  # place name -> its lower-case names; gazetteer-sized
@@ -318,6 +318,13 @@ class MobilisationDetector:
                 alerts.append(alert)
         self._dirty.clear()
         return alerts
+
+    def joined_as(self, post_key: str) -> str | None:
+        """How a post joined a call this detector still follows: "repost", "quote" or "reply" (to a post of
+        the call), "invitation" (uses the invitation lexicon), "hashtag" (carries the call's tag), "talk"
+        (travelling there) or "chatter" (names the town and day); None when it is in no call."""
+        member = self._member_of.get(post_key)
+        return member[1] if member is not None and member[0].alive else None
 
     def state_size(self) -> dict[str, int]:
         """How much the detector holds, for tests and /api/status: everything here is bounded."""
@@ -342,10 +349,10 @@ class MobilisationDetector:
                 self._sweep()
         parent = post.repost_of or post.quote_of or post.reply_to
         if parent is not None:
-            cascade = self._member_of.get(key_of(post.platform, parent))
-            if cascade is not None and cascade.alive:
+            member = self._member_of.get(key_of(post.platform, parent))
+            if member is not None and member[0].alive:
                 how = "repost" if post.repost_of else "quote" if post.quote_of else "reply"
-                self._add(cascade, post, t, how, None)
+                self._add(member[0], post, t, how, None)
                 return
 
         text = post.text
@@ -510,13 +517,11 @@ class MobilisationDetector:
         elif post.author not in cascade.authors:
             cascade.authors_capped = True  # from here on the count is a lower bound
         key = post.key
-        self._member_of[key] = cascade
+        self._member_of[key] = (cascade, how)
         order = self._member_order
         order.append((key, cascade))
         if len(order) > settings.max_tracked_posts:
-            old_key, old_cascade = order.popleft()
-            if self._member_of.get(old_key) is old_cascade:
-                del self._member_of[old_key]
+            self._forget_member(*order.popleft())
         if len(cascade.member_ids) < MAX_MEMBERS:
             cascade.member_ids.append(key)
 
@@ -723,11 +728,14 @@ class MobilisationDetector:
             ended.extend(living[: len(living) - s.max_cascades])
         for cascade in ended:
             self._end(cascade)
-        order, members = self._member_order, self._member_of
+        order = self._member_order
         while order and (not order[0][1].alive or len(order) > s.max_tracked_posts):
-            key, cascade = order.popleft()
-            if members.get(key) is cascade:
-                del members[key]
+            self._forget_member(*order.popleft())
+
+    def _forget_member(self, key: str, cascade: _Cascade) -> None:
+        member = self._member_of.get(key)
+        if member is not None and member[0] is cascade:
+            del self._member_of[key]
 
     def _end(self, cascade: _Cascade) -> None:
         if cascade.alive and cascade.alerted_at is not None:

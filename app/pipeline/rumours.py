@@ -35,7 +35,13 @@ time, and no incident named: "Open feest in Haren zaterdag 20:00, iedereen welko
 :mod:`app.pipeline.invitations`) never becomes a case: the questions under it ("Is dit echt?") ask whether
 the party is on, and the mobilisation detector follows the call. A claim that denies a call ("het feest
 gaat niet door, nep") or names an incident ("het leger komt zaterdag naar het feest") stays a candidate.
-``calls_to_mobilisation: false`` in a playbook's rumour settings turns this off.
+So does a claim whose first post passes a call on (a repost, quote or reply of a post of the call, or a post
+with the invitation lexicon that joined it, such as "Dit wordt episch" quoting the invitation or "Al 23.000
+aanmeldingen voor het feest #projectxveghel"), when the service runs the mobilisation detector beside this
+one and says so (``call_members``: how a post joined a call, :meth:`MobilisationDetector.joined_as`); the
+claim's first post is looked up once, when it first passes the case thresholds. A post that only carries the
+call's hashtag ("Ze sturen het leger naar Veghel #projectxveghel") is not call talk: rumours about the night
+carry that tag too. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
 
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
 to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without
@@ -56,7 +62,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
@@ -74,6 +80,7 @@ from app.pipeline.claims import (
     content_tokens,
     topic_tags,
 )
+from app.pipeline.incidents import names_incident
 from app.pipeline.invitations import InvitationLexicon
 from app.pipeline.rumour_model import RumourModel
 from app.pipeline.signals import STANCES, Stance, cue_counts, tokens
@@ -106,6 +113,8 @@ _MAX_ORPHANS = 10_000
 # came out of order is judged as if they had come in order. One question makes a claim contested only while
 # it has a handful of posts, so the first few dozen are what the judgement needs.
 _HISTORY = 32
+# How a post joins a call (MobilisationDetector.joined_as) when it passes the call on or talks of the party.
+_CALL_TALK = frozenset({"repost", "quote", "reply", "invitation"})
 
 
 class RumourSettings(BaseModel):
@@ -398,12 +407,17 @@ class RumourDetector:
     """Streaming rumour-case detector; see the module docstring. Not thread-safe: one pipeline stage."""
 
     def __init__(
-        self, settings: RumourSettings, playbooks: PlaybookSet, model: RumourModel | None = None
+        self,
+        settings: RumourSettings,
+        playbooks: PlaybookSet,
+        model: RumourModel | None = None,
+        call_members: Callable[[str], str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
         invitation = playbooks.lexicon(Lexicon.INVITATION)
         self._calls = InvitationLexicon(invitation) if invitation and settings.calls_to_mobilisation else None
+        self._call_members = call_members
         self._extra = _PhraseMatcher(
             {
                 _ENQ: playbooks.lexicon(Lexicon.ENQUIRY),
@@ -825,11 +839,10 @@ class RumourDetector:
             or claim.n_authors() < s.min_authors
         ):
             return
-        if self._calls is not None:
+        if s.calls_to_mobilisation:
             if claim.gathering is None:
                 # A denial ("Het feest in Haren gaat NIET door") is a claim about the call: still a candidate.
-                _, created_at, text, _ = claim.founder
-                claim.gathering = not claim.is_denial and self._calls.is_call(text, created_at)
+                claim.gathering = not claim.is_denial and self._about_a_call(claim)
             if claim.gathering:
                 return
         if self.score(claim).score >= s.min_score:
@@ -839,6 +852,14 @@ class RumourDetector:
             claim.case = claim.case_at is not None
         if claim.case:
             claim.history = None
+
+    def _about_a_call(self, claim: _Claim) -> bool:
+        """The claim's first post calls people to gather, or passes a call on (see the module docstring)."""
+        key, created_at, text, _ = claim.founder
+        if self._calls is not None and self._calls.is_call(text, created_at):
+            return True
+        members = self._call_members
+        return members is not None and members(key) in _CALL_TALK and not names_incident(text)
 
     def _case_in_event_order(self, claim: _Claim) -> datetime | None:
         """When the claim would have become a case had its posts come in event-time order, or None.

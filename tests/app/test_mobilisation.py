@@ -242,6 +242,27 @@ def test_a_call_past_its_time_stops_growing_on_paper_and_ends_with_a_last_revisi
     assert run(d, [stream.post("Weer een mooie dag", PARTY + timedelta(days=3))]) == []
 
 
+def test_it_tells_how_a_post_joined_a_call(enricher: Enricher, playbooks: PlaybookSet) -> None:
+    stream = Stream(enricher)
+    call = viral_call(stream)
+    root = call[0]
+    quote = stream.post("Dit wordt episch", MONDAY_NOON + timedelta(hours=30), quote_of=root.id)
+    reply = stream.post("Is dit echt?", MONDAY_NOON + timedelta(hours=30), reply_to=root.id)
+    elsewhere = stream.post("Wat een mooie dag in Veghel", MONDAY_NOON + timedelta(hours=30))
+    d = detector(playbooks)
+    run(d, [*call, quote, reply, elsewhere])
+    assert d.joined_as(root.key) == "invitation"
+    assert d.joined_as(call[1].key) == "repost"
+    assert (d.joined_as(quote.key), d.joined_as(reply.key), d.joined_as(elsewhere.key)) == (
+        "quote",
+        "reply",
+        None,
+    )
+    # Once the call has ended, none of its posts is in a call any more.
+    run(d, [stream.post("Wat een mooie dag", PARTY + timedelta(days=3))])
+    assert d.joined_as(root.key) is None and d.joined_as(quote.key) is None
+
+
 def test_a_call_that_never_alerted_ends_without_an_alert(enricher: Enricher, playbooks: PlaybookSet) -> None:
     stream = Stream(enricher)
     root = stream.post(INVITATION, MONDAY_NOON)
