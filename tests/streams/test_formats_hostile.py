@@ -692,3 +692,13 @@ def test_a_handle_longer_than_any_platforms_is_refused_sealed_or_not() -> None:
         assert isinstance(result, ParseError) and "longer than 320 characters" in str(result)
     sealed = parse_record(_text_with("jsonl", author="a" * 320), "jsonl", pseudo, sealer.seal)
     assert sealer.open(sealed.author_sealed or "") == "a" * 320
+
+
+def test_the_remembered_clock_bound_lets_no_later_post_through() -> None:
+    # The parser asks the clock again only for a post later than its last bound: one just inside the
+    # allowed skew must not make the next one, just outside it, pass.
+    inside = (datetime.now(UTC) + timedelta(minutes=9)).isoformat()
+    assert not isinstance(outcome(_text_with("jsonl", created_at=inside), "jsonl"), ParseError)
+    outside = (datetime.now(UTC) + timedelta(minutes=10, seconds=30)).isoformat()
+    result = outcome(_text_with("jsonl", created_at=outside), "jsonl")
+    assert isinstance(result, ParseError) and "in the future" in str(result)
