@@ -124,14 +124,14 @@ def _detector(model: RumourModel | None, settings: RumourSettings | None = None)
 
 class BesideCalls:
     """The rumour detector as the service runs it (``Detection.standard``): after the mobilisation
-    detector, which tells it how a claim's first post joined a call. Emits the rumour alerts only."""
+    detector, which tells it whether a claim's first post passes a call on. Emits the rumour alerts only."""
 
     def __init__(self, model: RumourModel | None, settings: RumourSettings | None = None) -> None:
         playbooks = PlaybookSet.load()
         call_settings = MobilisationSettings(**playbooks.settings_for(AlertKind.MOBILISATION))
         self.calls = MobilisationDetector(call_settings, playbooks)
         self.rumours = RumourDetector(
-            settings or RumourSettings(), playbooks, model, call_members=self.calls.joined_as
+            settings or RumourSettings(), playbooks, model, passes_on_a_call=self.calls.passes_on
         )
 
     def observe(self, posts: list[Post]) -> list[Alert]:

@@ -577,7 +577,7 @@ class LiveFeed:
             if data.get("kind") == "rumour":
                 self._cases_stale = True  # the detector's cases are not pushed as "case" messages
         elif kind == "case" and isinstance(data, dict):
-            self.add_cases([data])
+            self.add_cases([data], pushed=True)
         # "hello" and types added later by the server need nothing from us.
 
     def add_alerts(self, raws: Iterable[Mapping[str, Any]]) -> int:
@@ -601,9 +601,11 @@ class LiveFeed:
                 self._version += 1
         return changed
 
-    def add_cases(self, raws: Iterable[Mapping[str, Any]]) -> int:
+    def add_cases(self, raws: Iterable[Mapping[str, Any]], pushed: bool = False) -> int:
         """Keep the newest state per case id (see :func:`case_freshness`); beyond ``max_cases`` the least
-        recently active cases are dropped. Returns how many cases changed."""
+        recently active cases are dropped. Returns how many cases changed. A ``pushed`` case (from the
+        socket) keeps the merge hints of the last list read: the service computes hints only for the list,
+        and a pushed case says ``"similar": []``."""
         changed = 0
         with self._lock:
             for raw in raws:
@@ -611,9 +613,7 @@ class LiveFeed:
                 if case is None:
                     continue
                 known = self._cases.get(case["case_id"])
-                if known is not None and "similar" not in raw:
-                    # Pushed over the socket: cases come without hints there; keep the list's until it is
-                    # read again.
+                if pushed and known is not None:
                     case["similar"] = known["similar"]
                 if known is not None and (case == known or case_freshness(case) < case_freshness(known)):
                     continue

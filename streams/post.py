@@ -117,8 +117,10 @@ def latest_plausible_time() -> datetime:
 
 
 # Handles seen lately and their pseudonyms: the same accounts post again and again during an incident (half
-# the posts of the benchmark stream), and a look-up costs a tenth of the HMAC. ~4 MB at most; the handles are
-# in memory anyway while their posts are parsed, and never leave the process.
+# the posts of the benchmark stream), and a look-up costs a tenth of the HMAC. It holds up to this many raw
+# handles with their pseudonyms (5-10 MB): a lookup table that a memory dump would show, as it would show
+# the key that makes the pseudonyms. It never leaves the process; revealing a handle on purpose goes
+# through the sealed handle and the audited reveal (docs/privacy.md), never through this.
 PSEUDONYM_CACHE = 16_384
 
 

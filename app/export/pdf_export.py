@@ -138,6 +138,13 @@ _MODIFIERS = frozenset({0x200D, 0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)})
 _REGIONAL = range(0x1F1E6, 0x1F200)  # two of these letters make a flag
 # A name is ~20 characters: a post of 25,000 emoji must not grow to half a million (see MAX_CELL_CHARS).
 MAX_NAMED_SYMBOLS = 40
+# What a symbol beyond that becomes: the empty box it would have shown, but one the font has, so naming
+# the text again (a table cell is shortened first, then set) names nothing more.
+UNNAMED = "\u25a1"
+
+
+def _letter(regional: str) -> str:
+    return chr(ord(regional) - _REGIONAL.start + ord("A"))
 
 
 @cache
@@ -150,30 +157,39 @@ def _glyphs() -> frozenset[int]:
 
 
 def named_symbols(text: str) -> str:
-    """Symbols the font cannot draw as their Unicode names in brackets; flags as "[flag NL]"."""
+    """Symbols the font cannot draw as their Unicode names in brackets, flags as "[flag NL]"; at most
+    MAX_NAMED_SYMBOLS names, the rest as UNNAMED. Naming a named text again changes nothing."""
     if text.isascii():
         return text
     glyphs = _glyphs()
     out: list[str] = []
-    flag = ""
     named = 0
+
+    def name(words: str) -> None:
+        nonlocal named
+        out.append(f"[{words}]" if named < MAX_NAMED_SYMBOLS else UNNAMED)
+        named += 1
+
+    letter = ""  # the first regional letter of a flag, until the second comes
     for ch in text:
         code = ord(ch)
+        if letter and code not in _REGIONAL:
+            name(unicodedata.name(letter).lower())  # a lone letter stays where it was, named
+            letter = ""
         if code in _REGIONAL:
-            flag += chr(ord("A") + code - _REGIONAL.start)
-            if len(flag) == 2:
-                out.append(f"[flag {flag}]")
-                flag = ""
+            if letter:
+                name(f"flag {_letter(letter)}{_letter(ch)}")
+                letter = ""
+            else:
+                letter = ch
+        elif code in _MODIFIERS:
             continue
-        if code in _MODIFIERS:
-            continue
-        if code not in glyphs and named < MAX_NAMED_SYMBOLS and unicodedata.category(ch) in ("So", "Sk"):
-            out.append(f"[{unicodedata.name(ch, 'symbol').lower()}]")
-            named += 1
+        elif code not in glyphs and ch != UNNAMED and unicodedata.category(ch) in ("So", "Sk"):
+            name(unicodedata.name(ch, "symbol").lower())
         else:
             out.append(ch)
-    if flag:
-        out.append(f"[flag {flag}]")
+    if letter:
+        name(unicodedata.name(letter).lower())
     return "".join(out)
 
 
@@ -258,7 +274,7 @@ def table(
 
 def fit_cell(text: str) -> str:
     """The text, or its first MAX_CELL_LINES lines and MAX_CELL_CHARS characters and a note that says so;
-    symbols are named first, so the text :func:`esc` then sets is no longer than this."""
+    symbols are named first (see :func:`named_symbols`), so :func:`esc` names nothing more."""
     written = len(text)
     text = named_symbols(text)
     lines = text.splitlines()

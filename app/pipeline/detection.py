@@ -50,10 +50,12 @@ class Detection:
         return cls(
             [
                 SpikeDetector(SpikeSettings(**playbooks.settings_for(AlertKind.SPIKE)), playbooks),
-                # Before the rumour detector, which asks it how a claim's first post joined a call: a batch's
-                # posts are in their calls by the time the rumour detector sees the batch.
+                # Before the rumour detector, which asks it whether a claim's first post passes a call
+                # on: a batch's posts are in their calls by the time the rumour detector sees the batch.
                 calls,
-                RumourDetector(rumour_settings, playbooks, RumourModel.load(), call_members=calls.joined_as),
+                RumourDetector(
+                    rumour_settings, playbooks, RumourModel.load(), passes_on_a_call=calls.passes_on
+                ),
             ],
             playbooks,
         )

@@ -26,15 +26,21 @@ class InvitationLexicon:
 
     def __init__(self, phrases: Sequence[str]) -> None:
         single = tuple(t for t in phrases if re.fullmatch(r"\w+", t))
+        alternatives = phrase_pattern(phrases)
         # A hashtag that starts with a lexicon word (#projectxharen, #feestje2024) is as good as the word.
         self._pattern = re.compile(
-            rf"(?<!\w)(?:{phrase_pattern(phrases)})(?!\w)"
-            + (rf"|#(?:{phrase_pattern(single)})\w*" if single else "")
+            rf"(?<!\w)(?:{alternatives})(?!\w)" + (rf"|#(?:{phrase_pattern(single)})\w*" if single else "")
         )
+        self._words = re.compile(rf"(?<![\w#])(?:{alternatives})(?!\w)")
 
     def mentions(self, lower: str) -> bool:
         """Whether a lower-cased text uses the lexicon, in words or as the start of a hashtag."""
         return self._pattern.search(lower) is not None
+
+    def in_words(self, lower: str) -> bool:
+        """Whether a lower-cased text uses the lexicon in its words, not only inside a hashtag: every post
+        of a Project X night carries the call's tag (#projectxharen), the rumours about it too."""
+        return self._words.search(lower) is not None
 
     def is_call(self, text: str, at: datetime) -> bool:
         """Whether a post written at ``at`` reads as a call to gather or talk of one: it uses the lexicon,

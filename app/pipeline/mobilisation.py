@@ -46,6 +46,7 @@ staff's list at the level it reached. Once the announced time has passed, the ex
 fast the call doubles (what is coming has come). ``expire_after_hours`` after that time the detector stops
 following the call and sends its last revision: "Voorbij: oproep voor ...", ``details["state"] ==
 "closed"`` (as a spike's "Voorbij"), so the wall can move it down instead of showing it at its peak for ever.
+A call dropped earlier, when more than ``max_cascades`` are alive at once, ends the same way.
 
 Known limits:
 
@@ -296,7 +297,8 @@ class MobilisationDetector:
         self._by_hashtag: dict[str, _Cascade] = {}
         self._shared_tags: set[str] = set()  # claimed by two calls: generic, never claimed again
         self._scene: dict[str, list[_Cascade]] = {}  # municipality -> alerted cascades
-        self._member_of: dict[str, tuple[_Cascade, str]] = {}  # post key -> its call, how it joined
+        # Post key -> its call, and whether the post passes the call on (see passes_on).
+        self._member_of: dict[str, tuple[_Cascade, bool]] = {}
         self._member_order: deque[tuple[str, _Cascade]] = deque()
         self._municipality: dict[str, str | None] = {}
         self._labels: dict[str, tuple[str, ...]] = {}  # place name -> its lower-case names; gazetteer-sized
@@ -319,12 +321,14 @@ class MobilisationDetector:
         self._dirty.clear()
         return alerts
 
-    def joined_as(self, post_key: str) -> str | None:
-        """How a post joined a call this detector still follows: "repost", "quote" or "reply" (to a post of
-        the call), "invitation" (uses the invitation lexicon), "hashtag" (carries the call's tag), "talk"
-        (travelling there) or "chatter" (names the town and day); None when it is in no call."""
+    def passes_on(self, post_key: str) -> bool:
+        """Whether a post is part of a call this detector still follows as the call itself or its talk: an
+        invitation, a post in the invitation lexicon's words ("Al 23.000 aanmeldingen voor het feest"), or a
+        repost, quote or reply of one of those ("Dit wordt episch" quoting the invitation). Not a post that
+        joined by the call's hashtag alone, by naming its town and day, or by answering such a post: the
+        rumours of the night are posts like that."""
         member = self._member_of.get(post_key)
-        return member[1] if member is not None and member[0].alive else None
+        return member is not None and member[1] and member[0].alive
 
     def state_size(self) -> dict[str, int]:
         """How much the detector holds, for tests and /api/status: everything here is bounded."""
@@ -352,7 +356,7 @@ class MobilisationDetector:
             member = self._member_of.get(key_of(post.platform, parent))
             if member is not None and member[0].alive:
                 how = "repost" if post.repost_of else "quote" if post.quote_of else "reply"
-                self._add(member[0], post, t, how, None)
+                self._add(member[0], post, t, how, None, passes_on=member[1])
                 return
 
         text = post.text
@@ -366,13 +370,14 @@ class MobilisationDetector:
                 tagged = None
 
         invitation = self._invitation.mentions(lower)
-        if not invitation and post.url and ("facebook.com/events" in post.url or "fb.me/e/" in post.url):
-            invitation = True
+        event_link = bool(post.url) and ("facebook.com/events" in post.url or "fb.me/e/" in post.url)
+        invitation = invitation or event_link
         if invitation:
             # A repost or quote whose original is not known (yet: Kafka orders posts per partition only,
             # so under backlog reshares often come before the call) still reshares the call it carries.
             how = "repost" if post.repost_of else "quote" if post.quote_of else "invitation"
-            joined = self._invitation_post(post, t, lower, tagged, how)
+            passes_on = event_link or self._invitation.in_words(lower)
+            joined = self._invitation_post(post, t, lower, tagged, how, passes_on)
         elif tagged is not None:
             self._add(tagged, post, t, "hashtag", lower)
             return
@@ -383,15 +388,22 @@ class MobilisationDetector:
             self._scene_post(post, t, text, lower)
 
     def _invitation_post(
-        self, post: Post, t: float, lower: str, tagged: _Cascade | None, how: str = "invitation"
+        self,
+        post: Post,
+        t: float,
+        lower: str,
+        tagged: _Cascade | None,
+        how: str = "invitation",
+        passes_on: bool = True,
     ) -> bool:
         """Join or start a cascade with a post that uses the invitation lexicon; False if it did neither.
-        ``tagged`` is the call whose hashtag the post carries, if any; ``how`` it joins (see :meth:`_add`)."""
+        ``tagged`` is the call whose hashtag the post carries, if any; ``how`` it joins and whether it
+        ``passes_on`` the call (see :meth:`_add`)."""
         locations = self._locations(post, lower, origins=False)
         if tagged is not None and (not locations or any(loc == tagged.key[0] for loc, _ in locations)):
             # The call's own hashtag and its place (or none): the same call, even when the day reads
             # differently ("zaterdag" written late on the Saturday itself means next week).
-            self._add(tagged, post, t, how, lower)
+            self._add(tagged, post, t, how, lower, passes_on)
             return True
         if not locations:
             return False  # no place: it can neither start a call nor join one (and needs no time parse)
@@ -403,7 +415,7 @@ class MobilisationDetector:
             cascade = self._busiest(locations, t)
             if cascade is None:
                 return False
-            self._add(cascade, post, t, how, lower)
+            self._add(cascade, post, t, how, lower, passes_on)
             return True
         announced = expression.at(self.settings.default_hour).timestamp()
         day = expression.day.isoformat()
@@ -412,7 +424,7 @@ class MobilisationDetector:
             if cascade is not None and cascade.alive:
                 if expression.clock is not None and not cascade.announced_known:
                     cascade.announced, cascade.announced_known = announced, True
-                self._add(cascade, post, t, how, lower)
+                self._add(cascade, post, t, how, lower, passes_on)
                 return True
         ahead = announced - t
         if not -GRACE_SECONDS <= ahead <= self.settings.max_days_ahead * 86400.0:
@@ -432,7 +444,7 @@ class MobilisationDetector:
         )
         self._cascades[cascade.key] = cascade
         self._by_location.setdefault(location, {})[day] = cascade
-        self._add(cascade, post, t, how, lower)
+        self._add(cascade, post, t, how, lower, passes_on=True)  # the call itself
         return True
 
     def _place_mention(self, post: Post, t: float, lower: str) -> bool:
@@ -474,14 +486,21 @@ class MobilisationDetector:
 
     # --- cascades -----------------------------------------------------------------------------------------
 
-    def _add(self, cascade: _Cascade, post: Post, t: float, how: str, lower: str | None) -> None:
+    def _add(
+        self, cascade: _Cascade, post: Post, t: float, how: str, lower: str | None, passes_on: bool = False
+    ) -> None:
         """Make ``post`` a member. ``how``: repost, quote, reply (linked to a member), invitation (uses the
-        invitation lexicon), hashtag (carries the call's hashtag) or talk (names the place and the day)."""
+        invitation lexicon), hashtag (carries the call's hashtag) or talk (names the place and the day).
+        ``passes_on``: the post is the call or its talk (see :meth:`passes_on`)."""
         settings = self.settings
         text = post.text
         if how != "repost":
             lower = lower if lower is not None else text.lower()
-            origin = self._origin(cascade, post, lower, geotag=how != "talk")
+            travels_from = self._travels_from(cascade, post, lower)
+            # Saying you travel to the party ("Wij komen met 50 man uit Rotterdam #projectxharen") is talk of
+            # the call, whatever made the post join it.
+            passes_on = passes_on or travels_from is not None
+            origin = travels_from or (self._posted_from(cascade, post) if how != "talk" else None)
             if origin is not None:
                 self._outside(cascade, post, origin)
             elif how == "talk":
@@ -517,7 +536,7 @@ class MobilisationDetector:
         elif post.author not in cascade.authors:
             cascade.authors_capped = True  # from here on the count is a lower bound
         key = post.key
-        self._member_of[key] = (cascade, how)
+        self._member_of[key] = (cascade, passes_on)
         order = self._member_order
         order.append((key, cascade))
         if len(order) > settings.max_tracked_posts:
@@ -578,19 +597,23 @@ class MobilisationDetector:
             and len(cascade.authors) >= s.sustained_min_authors
         )
 
-    def _origin(self, cascade: _Cascade, post: Post, lower: str, *, geotag: bool) -> str | None:
-        """Where the author comes from when that is not the call's municipality: a town they travel from
-        ("met de trein vanuit Zwolle"), else (with ``geotag``) where they posted from; None otherwise."""
-        if cascade.municipality is None:
+    def _travels_from(self, cascade: _Cascade, post: Post, lower: str) -> str | None:
+        """The town the author says they travel from ("met de trein vanuit Zwolle"), when that is not the
+        call's municipality; None otherwise."""
+        if cascade.municipality is None or not post.places or TRAVEL.search(lower) is None:
             return None
-        if post.places and TRAVEL.search(lower):
-            for name in post.places:
-                municipality = self._municipality_of(name)
-                if municipality is not None and municipality != cascade.municipality:
-                    return name
-        if geotag and post.coordinates is not None and post.area and post.area != cascade.municipality:
-            return post.area
+        for name in post.places:
+            municipality = self._municipality_of(name)
+            if municipality is not None and municipality != cascade.municipality:
+                return name
         return None
+
+    @staticmethod
+    def _posted_from(cascade: _Cascade, post: Post) -> str | None:
+        """Where a geotagged post was posted from, when that is not the call's municipality."""
+        if cascade.municipality is None or post.coordinates is None or not post.area:
+            return None
+        return post.area if post.area != cascade.municipality else None
 
     def _outside(self, cascade: _Cascade, post: Post, origin: str) -> None:
         if post.author not in cascade.outside_authors and len(cascade.outside_authors) < (
@@ -740,7 +763,11 @@ class MobilisationDetector:
     def _end(self, cascade: _Cascade) -> None:
         if cascade.alive and cascade.alerted_at is not None:
             # The room must see that the call is no longer followed, or its alert would stay on the wall
-            # at the level it reached, for ever.
+            # at the level it reached, for ever. What the call gathered since its last revision (in a large
+            # batch: its alert itself) is sent first, so the last revision stands on everything.
+            pending = self._maybe_alert(cascade) if id(cascade) in self._dirty else None
+            if pending is not None:
+                self._closing.append(pending)
             cascade.revision += 1
             self._closing.append(self._alert(cascade, closed_at=self._now))
         cascade.alive = False
@@ -838,9 +865,10 @@ class MobilisationDetector:
         examples_from = f", bijvoorbeeld {', '.join(name for name, _ in origins)}" if origins else ""
         sentences = []
         if closed_at is not None:
+            expired = now > cascade.announced + s.expire_after_hours * HOUR
             why = (
                 f"de aangekondigde tijd is {-hours_left:.0f} uur voorbij"
-                if hours_left < 0
+                if expired
                 else "er kwamen te veel andere oproepen tegelijk bij"
             )
             sentences.append(f"Signaal volgt deze oproep niet meer: {why}.")

@@ -35,13 +35,14 @@ time, and no incident named: "Open feest in Haren zaterdag 20:00, iedereen welko
 :mod:`app.pipeline.invitations`) never becomes a case: the questions under it ("Is dit echt?") ask whether
 the party is on, and the mobilisation detector follows the call. A claim that denies a call ("het feest
 gaat niet door, nep") or names an incident ("het leger komt zaterdag naar het feest") stays a candidate.
-So does a claim whose first post passes a call on (a repost, quote or reply of a post of the call, or a post
-with the invitation lexicon that joined it, such as "Dit wordt episch" quoting the invitation or "Al 23.000
-aanmeldingen voor het feest #projectxveghel"), when the service runs the mobilisation detector beside this
-one and says so (``call_members``: how a post joined a call, :meth:`MobilisationDetector.joined_as`); the
-claim's first post is looked up once, when it first passes the case thresholds. A post that only carries the
-call's hashtag ("Ze sturen het leger naar Veghel #projectxveghel") is not call talk: rumours about the night
-carry that tag too. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
+Nor does a claim whose first post passes a call on and names no incident: a post of the call in the
+invitation lexicon's words ("Al 23.000 aanmeldingen voor het feest #projectxveghel") or a repost, quote or
+reply of one ("Dit wordt episch" quoting an invitation this detector forgot days ago). Only the mobilisation
+detector knows that, so the service hands its :meth:`MobilisationDetector.passes_on` to this one
+(``passes_on_a_call``), asked once per claim, when it first passes the case thresholds. A post that joined
+the call by its hashtag alone ("Ze sturen het leger naar Veghel #projectxveghel", "Wij komen met 50 man uit
+Rotterdam #projectxharen"), or answers such a post, is not call talk: the rumours of the night are posts
+like that. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
 
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
 to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without
@@ -113,8 +114,6 @@ _MAX_ORPHANS = 10_000
 # came out of order is judged as if they had come in order. One question makes a claim contested only while
 # it has a handful of posts, so the first few dozen are what the judgement needs.
 _HISTORY = 32
-# How a post joins a call (MobilisationDetector.joined_as) when it passes the call on or talks of the party.
-_CALL_TALK = frozenset({"repost", "quote", "reply", "invitation"})
 
 
 class RumourSettings(BaseModel):
@@ -411,13 +410,13 @@ class RumourDetector:
         settings: RumourSettings,
         playbooks: PlaybookSet,
         model: RumourModel | None = None,
-        call_members: Callable[[str], str | None] | None = None,
+        passes_on_a_call: Callable[[str], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
         invitation = playbooks.lexicon(Lexicon.INVITATION)
         self._calls = InvitationLexicon(invitation) if invitation and settings.calls_to_mobilisation else None
-        self._call_members = call_members
+        self._passes_on_a_call = passes_on_a_call
         self._extra = _PhraseMatcher(
             {
                 _ENQ: playbooks.lexicon(Lexicon.ENQUIRY),
@@ -858,8 +857,8 @@ class RumourDetector:
         key, created_at, text, _ = claim.founder
         if self._calls is not None and self._calls.is_call(text, created_at):
             return True
-        members = self._call_members
-        return members is not None and members(key) in _CALL_TALK and not names_incident(text)
+        passes_on = self._passes_on_a_call
+        return passes_on is not None and passes_on(key) and not names_incident(text)
 
     def _case_in_event_order(self, claim: _Claim) -> datetime | None:
         """When the claim would have become a case had its posts come in event-time order, or None.

@@ -278,7 +278,7 @@ def wall_volume_figure(
 
 def ticker(alerts: Iterable[Mapping[str, Any]], *, now: datetime, limit: int = 6) -> list[Mapping[str, Any]]:
     """Alerts for the ticker: open ones updated in the last hour first (most severe, then newest), then the
-    rest newest first; closed spikes last."""
+    rest newest first; ended spikes and calls ("Voorbij") last."""
 
     def key(alert: Mapping[str, Any]) -> tuple[int, int, float]:
         updated = parse_time(alert.get("updated_at"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import math
 from datetime import UTC, datetime, timedelta, timezone
+from time import monotonic
 from typing import Any
 
 from pydantic import ValidationError
@@ -173,16 +175,23 @@ def iso_time(value: Any, field: str, fmt: str, hint: str = "") -> datetime:
     return plausible(moment, text, field, fmt)
 
 
-_latest_seen = EARLIEST_POST  # a latest_plausible_time() of the past: the bound only grows with the clock
+# The last latest_plausible_time() and when it was read (monotonic clock), see _latest_plausible.
+_bound: tuple[datetime, float] = (EARLIEST_POST, -math.inf)
+# How long a bound is trusted: if the wall clock is set back (NTP, a restored VM), a post at most this
+# long is judged against the old clock.
+BOUND_SECONDS = 1.0
 
 
 def _latest_plausible(utc: datetime) -> datetime:
-    """latest_plausible_time(), asked of the clock only for a post later than its last answer: a post
-    before that answer is before the current one too (a clock call is a third of this check's cost)."""
-    global _latest_seen
-    if utc > _latest_seen:
-        _latest_seen = latest_plausible_time()
-    return _latest_seen
+    """latest_plausible_time(), asked of the wall clock only for a post later than its last answer or when
+    that answer is a second old: a third of this check's cost was the clock."""
+    global _bound
+    latest, read_at = _bound
+    now = monotonic()
+    if utc > latest or now - read_at > BOUND_SECONDS:
+        latest = latest_plausible_time()
+        _bound = (latest, now)
+    return latest
 
 
 def plausible(moment: datetime, text: str, field: str, fmt: str) -> datetime:

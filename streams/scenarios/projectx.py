@@ -197,7 +197,9 @@ CLUBS = {
     "Noord-Brabant": ("PSV", "Willem II", "NAC"), "Limburg": ("Fortuna Sittard", "VVV"),
     "Flevoland": ("Almere City",),
 }  # fmt: skip
-# GeoNames' names are Dutch, with these exceptions.
+# How the posts name a place whose gazetteer name they would not use: "Almere Stad" is the city's centre
+# district, and a caller may still ask for "The Hague" (the gazetteer's names are Dutch since it renamed
+# GeoNames' English name; see scripts/build_gazetteer.py).
 DUTCH_LABELS = {"The Hague": "Den Haag", "Almere Stad": "Almere"}
 
 # --- texts --------------------------------------------------------------------------------------------------

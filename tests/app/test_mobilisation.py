@@ -242,25 +242,40 @@ def test_a_call_past_its_time_stops_growing_on_paper_and_ends_with_a_last_revisi
     assert run(d, [stream.post("Weer een mooie dag", PARTY + timedelta(days=3))]) == []
 
 
-def test_it_tells_how_a_post_joined_a_call(enricher: Enricher, playbooks: PlaybookSet) -> None:
+def test_it_tells_which_posts_pass_its_call_on(enricher: Enricher, playbooks: PlaybookSet) -> None:
     stream = Stream(enricher)
-    call = viral_call(stream)
+    call = viral_call(stream, invitation=INVITATION + " #feestveghel")
     root = call[0]
-    quote = stream.post("Dit wordt episch", MONDAY_NOON + timedelta(hours=30), quote_of=root.id)
-    reply = stream.post("Is dit echt?", MONDAY_NOON + timedelta(hours=30), reply_to=root.id)
-    elsewhere = stream.post("Wat een mooie dag in Veghel", MONDAY_NOON + timedelta(hours=30))
+    later = MONDAY_NOON + timedelta(hours=30)
+    quote = stream.post("Dit wordt episch", later, quote_of=root.id)
+    reply = stream.post("Is dit echt?", later, reply_to=root.id)
+    party_talk = stream.post("Al 3.000 aanmeldingen voor het feest in Veghel #feestveghel", later)
+    travel = stream.post("Wij komen met 50 man uit Zwolle #feestveghel", later)
+    # The call's tag alone, and answers to such a post, are what rumours of the night look like.
+    tagged = stream.post("De burgemeester sluit alle wegen naar Veghel af #feestveghel", later)
+    answer = stream.post("Klopt het dat ze het dorp afsluiten?", later, reply_to=tagged.id)
+    elsewhere = stream.post("Wat een mooie dag in Veghel", later)
     d = detector(playbooks)
-    run(d, [*call, quote, reply, elsewhere])
-    assert d.joined_as(root.key) == "invitation"
-    assert d.joined_as(call[1].key) == "repost"
-    assert (d.joined_as(quote.key), d.joined_as(reply.key), d.joined_as(elsewhere.key)) == (
-        "quote",
-        "reply",
-        None,
-    )
+    run(d, [*call, quote, reply, party_talk, travel, tagged, answer, elsewhere])
+    assert all(d.passes_on(p.key) for p in (root, call[1], quote, reply, party_talk, travel))
+    assert not any(d.passes_on(p.key) for p in (tagged, answer, elsewhere))
+    assert d.state_size()["tracked_posts"] >= len(call) + 6  # the tagged post and its answer are members
     # Once the call has ended, none of its posts is in a call any more.
     run(d, [stream.post("Wat een mooie dag", PARTY + timedelta(days=3))])
-    assert d.joined_as(root.key) is None and d.joined_as(quote.key) is None
+    assert not d.passes_on(root.key) and not d.passes_on(quote.key)
+
+
+def test_a_call_that_alerts_and_ends_in_one_batch_sends_its_alert_before_its_end(
+    enricher: Enricher, playbooks: PlaybookSet
+) -> None:
+    # A backlog caught up in one batch: the alert and its end in the same batch, the end standing on all.
+    stream = Stream(enricher)
+    call = viral_call(stream)
+    posts = [*call, stream.post("Wat een mooie dag", PARTY + timedelta(days=2))]
+    alerts = run(detector(playbooks), posts, batch=100_000)
+    assert [(a.revision, a.details["state"]) for a in alerts] == [(1, "open"), (2, "closed")]
+    opened, closed = alerts
+    assert closed.severity == opened.severity and closed.post_count == opened.post_count == len(call)
 
 
 def test_a_call_that_never_alerted_ends_without_an_alert(enricher: Enricher, playbooks: PlaybookSet) -> None:

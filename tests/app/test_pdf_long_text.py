@@ -50,6 +50,16 @@ def test_symbols_the_font_lacks_are_named_and_hostile_runs_of_them_stay_bounded(
     )
     assert named_symbols("中文") == "中文"  # letters stay (boxes), only symbols get names
     assert named_symbols("🎉" * 100).count("[party popper]") == MAX_NAMED_SYMBOLS
+    assert named_symbols("🇳🇱" * 100).count("[flag NL]") == MAX_NAMED_SYMBOLS  # flags count too
+    # A stray regional letter is named where it stands, never paired with a later one into a flag.
+    assert (
+        named_symbols("🇳 hallo 🇱")
+        == "[regional indicator symbol letter n] hallo [regional indicator symbol letter l]"
+    )
+    # A cell is named, shortened, then set: naming it again must add nothing.
+    for text in ("🎉" * 100, "🇳🇱" * 100 + " 🇳", "Feest 😂 🎉"):
+        once = named_symbols(text)
+        assert named_symbols(once) == once
     dossier = realistic_dossier()
     example_key = dossier.alerts[0].examples[0].key
     party = "Feest 🎉 in Haren " + "🎉" * 24_000

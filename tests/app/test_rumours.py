@@ -646,21 +646,22 @@ def test_a_questioned_call_to_gather_is_left_to_the_mobilisation_detector() -> N
 
 def test_a_claim_that_passes_a_call_on_is_left_to_the_mobilisation_detector() -> None:
     # "Dit wordt episch", quoting an invitation from days ago that the rumour detector has long forgotten,
-    # then asked about: the mobilisation detector knows it as a quote of its call.
-    def alerts(founder: str, joined: str | None, settings: RumourSettings | None = None) -> list[Alert]:
+    # then asked about: the mobilisation detector knows it passes its call on.
+    def alerts(founder: str, passes_on: bool, settings: RumourSettings | None = None) -> list[Alert]:
         posts = questioned(founder)
-        how = {posts[0].key: joined} if joined else {}
-        det = RumourDetector(settings or RumourSettings(), playbooks(), call_members=how.get)
+        det = RumourDetector(
+            settings or RumourSettings(),
+            playbooks(),
+            passes_on_a_call=lambda key: passes_on and key == posts[0].key,
+        )
         return [a for i in range(0, len(posts), 5) for a in det.observe(posts[i : i + 5])]
 
-    for joined in ("quote", "reply", "repost", "invitation"):
-        assert alerts("Dit wordt episch", joined) == [], joined
-    # Posts that only carry the call's hashtag, or are in no call, are claims like any other; so is call
-    # talk that names an incident, and everything when the playbook keeps calls as rumour candidates.
-    assert alerts("Dit wordt episch", "hashtag")
-    assert alerts("Dit wordt episch", None)
-    assert alerts("Dit wordt episch, er is al iemand neergestoken", "quote")
-    assert alerts("Dit wordt episch", "quote", RumourSettings(calls_to_mobilisation=False))
+    assert alerts("Dit wordt episch", passes_on=True) == []
+    # A post that does not pass a call on is a claim like any other; so is call talk that names an
+    # incident, and everything when the playbook keeps calls as rumour candidates.
+    assert alerts("Dit wordt episch", passes_on=False)
+    assert alerts("Dit wordt episch, er is al iemand neergestoken", passes_on=True)
+    assert alerts("Dit wordt episch", True, RumourSettings(calls_to_mobilisation=False))
 
 
 def test_a_claim_that_a_call_is_off_can_still_be_a_rumour_case() -> None:

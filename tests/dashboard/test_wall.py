@@ -16,6 +16,7 @@ import httpx
 import pytest
 from dash import no_update
 
+from app.room.models import RumourCase
 from dashboard.app import create_app
 from dashboard.client import (
     ApiClient,
@@ -240,10 +241,11 @@ def test_a_pushed_case_keeps_the_hints_of_the_list() -> None:
     listed = make_case("Leger onderweg naar Haren??", case_id="rumour:leger", updated_at=NOW, similar=["x"])
     assert feed.add_cases([listed]) == 1
     assert feed.cases()[0]["similar"] == ("x",)
-    # Over the socket a case comes without hints: the list's stay until the list is read again.
-    pushed = {k: v for k, v in listed.items() if k != "similar"}
-    assert feed.add_cases([{**pushed, "post_count": 40}]) == 1
+    # The service pushes a case as its model dumps it, with the hints it only computes for the list empty.
+    pushed = RumourCase.model_validate({**listed, "post_count": 40, "similar": []}).model_dump(mode="json")
+    feed.handle_message(json.dumps({"type": "case", "data": pushed}))
     assert [(c["post_count"], c["similar"]) for c in feed.cases()] == [(40, ("x",))]
+    # The next list read decides again.
     assert feed.add_cases([{**listed, "post_count": 41, "similar": []}]) == 1
     assert feed.cases()[0]["similar"] == ()
 

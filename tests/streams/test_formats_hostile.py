@@ -30,9 +30,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streams.deadletter import DeadLetter
-from streams.formats import CsvMapping, ParseError, iter_posts, parse_record
+from streams.formats import CsvMapping, ParseError, fields, iter_posts, parse_record
 from streams.formats.decode import MAX_DEPTH
-from streams.post import MAX_TEXT_CHARS, HandleSealer, Post, pseudonymise
+from streams.post import MAX_CLOCK_SKEW, MAX_TEXT_CHARS, HandleSealer, Post, pseudonymise
 
 KEY = b"test-key-not-secret"
 pseudo = functools.partial(pseudonymise, key=KEY)
@@ -694,11 +694,18 @@ def test_a_handle_longer_than_any_platforms_is_refused_sealed_or_not() -> None:
     assert sealer.open(sealed.author_sealed or "") == "a" * 320
 
 
-def test_the_remembered_clock_bound_lets_no_later_post_through() -> None:
-    # The parser asks the clock again only for a post later than its last bound: one just inside the
-    # allowed skew must not make the next one, just outside it, pass.
+def test_the_remembered_clock_bound_lets_no_later_post_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parser asks the clock again only for a post later than its last bound, or once the bound is a
+    # second old: one just inside the allowed skew must not make the next one, just outside it, pass ...
     inside = (datetime.now(UTC) + timedelta(minutes=9)).isoformat()
     assert not isinstance(outcome(_text_with("jsonl", created_at=inside), "jsonl"), ParseError)
     outside = (datetime.now(UTC) + timedelta(minutes=10, seconds=30)).isoformat()
     result = outcome(_text_with("jsonl", created_at=outside), "jsonl")
+    assert isinstance(result, ParseError) and "in the future" in str(result)
+    # ... and a wall clock set back an hour counts once the bound is older than a second.
+    set_back = datetime.now(UTC) - timedelta(hours=1)
+    monkeypatch.setattr(fields, "latest_plausible_time", lambda: set_back + MAX_CLOCK_SKEW)
+    read_at = fields._bound[1]
+    monkeypatch.setattr(fields, "monotonic", lambda: read_at + fields.BOUND_SECONDS + 0.1)
+    result = outcome(_text_with("jsonl", created_at=datetime.now(UTC).isoformat()), "jsonl")
     assert isinstance(result, ParseError) and "in the future" in str(result)
