@@ -36,13 +36,13 @@ time, and no incident named: "Open feest in Haren zaterdag 20:00, iedereen welko
 the party is on, and the mobilisation detector follows the call. A claim that denies a call ("het feest
 gaat niet door, nep") or names an incident ("het leger komt zaterdag naar het feest") stays a candidate.
 Nor does a claim whose first post passes a call on and names no incident: a post of the call in the
-invitation lexicon's words ("Al 23.000 aanmeldingen voor het feest #projectxveghel") or a repost, quote or
-reply of one ("Dit wordt episch" quoting an invitation this detector forgot days ago). Only the mobilisation
-detector knows that, so the service hands its :meth:`MobilisationDetector.passes_on` to this one
-(``passes_on_a_call``), asked once per claim, when it first passes the case thresholds. A post that joined
-the call by its hashtag alone ("Ze sturen het leger naar Veghel #projectxveghel", "Wij komen met 50 man uit
-Rotterdam #projectxharen"), or answers such a post, is not call talk: the rumours of the night are posts
-like that. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
+invitation lexicon's words ("Al 23.000 aanmeldingen voor het feest #projectxveghel"), travel talk ("Wij
+komen met 50 man uit Rotterdam #projectxharen"), or a repost, quote or reply of one ("Dit wordt episch"
+quoting an invitation this detector forgot days ago). Only the mobilisation detector knows that, so the
+service hands its :meth:`MobilisationDetector.passes_on` to this one (``passes_on_a_call``), asked once per
+claim, when it first passes the case thresholds. A post that joined the call by its hashtag alone ("Ze
+sturen het leger naar Veghel #projectxveghel"), or answers such a post, is not call talk: the rumours of the
+night are posts like that. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
 
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
 to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without
