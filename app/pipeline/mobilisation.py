@@ -323,10 +323,10 @@ class MobilisationDetector:
 
     def passes_on(self, post_key: str) -> bool:
         """Whether a post is part of a call this detector still follows as the call itself or its talk: an
-        invitation, a post in the invitation lexicon's words ("Al 23.000 aanmeldingen voor het feest"), or a
-        repost, quote or reply of one of those ("Dit wordt episch" quoting the invitation). Not a post that
-        joined by the call's hashtag alone, by naming its town and day, or by answering such a post: the
-        rumours of the night are posts like that."""
+        invitation, a post in the invitation lexicon's words ("Al 23.000 aanmeldingen voor het feest"),
+        travel talk ("Wij komen met 50 man uit Rotterdam"), or a repost, quote or reply of one of those ("Dit
+        wordt episch" quoting the invitation). Not any other post that joined by the call's hashtag or by
+        naming its town and day, nor an answer to such a post: the rumours of the night look like that."""
         member = self._member_of.get(post_key)
         return member is not None and member[1] and member[0].alive
 
@@ -356,7 +356,9 @@ class MobilisationDetector:
             member = self._member_of.get(key_of(post.platform, parent))
             if member is not None and member[0].alive:
                 how = "repost" if post.repost_of else "quote" if post.quote_of else "reply"
-                self._add(member[0], post, t, how, None, passes_on=member[1])
+                # A quote or reply in the lexicon's own words is party talk whatever it answers.
+                passes_on = member[1] or (how != "repost" and self._invitation.in_words(post.text.lower()))
+                self._add(member[0], post, t, how, None, passes_on=passes_on)
                 return
 
         text = post.text
@@ -393,8 +395,8 @@ class MobilisationDetector:
         t: float,
         lower: str,
         tagged: _Cascade | None,
-        how: str = "invitation",
-        passes_on: bool = True,
+        how: str,
+        passes_on: bool,
     ) -> bool:
         """Join or start a cascade with a post that uses the invitation lexicon; False if it did neither.
         ``tagged`` is the call whose hashtag the post carries, if any; ``how`` it joins and whether it

@@ -42,7 +42,7 @@ quoting an invitation this detector forgot days ago). Only the mobilisation dete
 service hands its :meth:`MobilisationDetector.passes_on` to this one (``passes_on_a_call``), asked once per
 claim, when it first passes the case thresholds. A post that joined the call by its hashtag alone ("Ze
 sturen het leger naar Veghel #projectxveghel"), or answers such a post, is not call talk: the rumours of the
-night are posts like that. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
+night look like that. ``calls_to_mobilisation: false`` in a playbook's rumour settings turns all this off.
 
 Cue words come from :mod:`app.pipeline.signals` (bilingual, tuned there) plus whatever the playbooks add
 to the enquiry, denial and hedging lexicons, so an adviser can teach the detector a local phrase without

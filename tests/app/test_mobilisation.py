@@ -254,12 +254,15 @@ def test_it_tells_which_posts_pass_its_call_on(enricher: Enricher, playbooks: Pl
     # The call's tag alone, and answers to such a post, are what rumours of the night look like.
     tagged = stream.post("De burgemeester sluit alle wegen naar Veghel af #feestveghel", later)
     answer = stream.post("Klopt het dat ze het dorp afsluiten?", later, reply_to=tagged.id)
+    party_answer = stream.post("Dan wordt het feest alleen maar groter", later, reply_to=tagged.id)
     elsewhere = stream.post("Wat een mooie dag in Veghel", later)
     d = detector(playbooks)
-    run(d, [*call, quote, reply, party_talk, travel, tagged, answer, elsewhere])
-    assert all(d.passes_on(p.key) for p in (root, call[1], quote, reply, party_talk, travel))
+    run(d, [*call, quote, reply, party_talk, travel, tagged, answer, party_answer, elsewhere])
+    # An answer in the lexicon's own words is party talk, whatever it answers.
+    assert all(d.passes_on(p.key) for p in (root, call[1], quote, reply, party_talk, travel, party_answer))
     assert not any(d.passes_on(p.key) for p in (tagged, answer, elsewhere))
-    assert d.state_size()["tracked_posts"] >= len(call) + 6  # the tagged post and its answer are members
+    # The tagged post and its answer are in the call all the same, as members that do not pass it on.
+    assert d.state_size()["tracked_posts"] == len(call) + 7
     # Once the call has ended, none of its posts is in a call any more.
     run(d, [stream.post("Wat een mooie dag", PARTY + timedelta(days=3))])
     assert not d.passes_on(root.key) and not d.passes_on(quote.key)
