@@ -145,10 +145,15 @@ def normalise_alert(raw: Mapping[str, Any]) -> LiveAlert | None:
     )
 
 
-def alert_order(alert: LiveAlert) -> tuple[int, float]:
-    """Sort key: most severe first, then most recently updated."""
+def alert_recency(alert: LiveAlert) -> float:
     updated = parse_time(alert["updated_at"])
-    return SEVERITIES.index(alert["severity"]), -(updated.timestamp() if updated else 0.0)
+    return updated.timestamp() if updated else 0.0
+
+
+def alert_order(alert: LiveAlert) -> tuple[bool, int, float]:
+    """Sort key: open alerts before ended ones ("Voorbij": an ended call keeps the severity it reached, and
+    must not head the list the morning after), then most severe, then most recently updated."""
+    return alert["closed"], SEVERITIES.index(alert["severity"]), -alert_recency(alert)
 
 
 # -- wall display: rumour cases ------------------------------------------------------------------------
@@ -595,7 +600,7 @@ class LiveFeed:
                 self._alerts[alert["id"]] = alert
                 changed += 1
             if len(self._alerts) > self.max_alerts:
-                newest = sorted(self._alerts.values(), key=lambda a: alert_order(a)[1])
+                newest = sorted(self._alerts.values(), key=alert_recency, reverse=True)
                 self._alerts = {a["id"]: a for a in newest[: self.max_alerts]}
             if changed:
                 self._version += 1

@@ -90,7 +90,7 @@ def alert_item(alert: LiveAlert) -> html.Li:
         facts.append(html.Span(f"playbook: {playbook_label(alert['playbook'])}", className="playbook"))
     # Every string below is a plain child: React escapes it, so a title can never become markup.
     return html.Li(
-        className=f"alert sev-{alert['severity']}",
+        className=f"alert sev-{alert['severity']}" + (" closed" if alert["closed"] else ""),
         children=[
             html.Div(
                 className="alert-head",

@@ -77,8 +77,10 @@ def make_alert(
     post_count: int = 40,
     playbook: str | None = "PB-brand",
     updated_at: datetime | None = None,
+    state: str | None = None,
 ) -> dict[str, Any]:
-    """An Alert as the API serializes it (``app.pipeline.alerts.Alert``)."""
+    """An Alert as the API serializes it (``app.pipeline.alerts.Alert``); ``state`` "closed" makes it the
+    last revision of an ended spike or call."""
     n = next(_seq)
     updated = (updated_at or datetime.now(UTC)).astimezone(UTC)
     stamp = updated.isoformat().replace("+00:00", "Z")
@@ -95,7 +97,7 @@ def make_alert(
         "member_ids": [],
         "examples": [],
         "playbook": playbook,
-        "details": {"count": post_count},
+        "details": {"count": post_count, **({"state": state} if state else {})},
         "revision": revision,
         "detected_at": stamp,
     }

@@ -14,7 +14,7 @@ import pytest
 from dash import no_update
 
 from dashboard.app import create_app
-from dashboard.client import FeedStatus, live_feed
+from dashboard.client import FeedStatus, live_feed, normalise_alert
 from tests.dashboard.contract_api import ContractApi, make_alert, make_post
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -173,6 +173,11 @@ def test_alert_panel_shows_alerts_as_plain_text(app: dash.Dash, api: ContractApi
     # A long explanation opens on a click and is never markup either.
     assert " Oproep" in texts(call) and long_why.strip() in texts(call)
     assert "playbook: Project X (party call)" in texts(call)  # a shipped playbook by its name, not its id
+    assert "closed" not in call.className
+    ended = page.alert_item(
+        normalise_alert(make_alert("Voorbij: oproep", kind="mobilisation", state="closed"))
+    )
+    assert "closed" in ended.className.split()
     assert not any(isinstance(c, dash.dcc.Markdown) for c in _walk(alerts))
 
 

@@ -277,6 +277,28 @@ def test_catch_up_fills_alerts_sorted_by_severity_then_recency(
     assert ("alerts", {"limit": "50"}) in api.requests
 
 
+def test_ended_alerts_go_below_the_open_ones_whatever_their_severity() -> None:
+    # The morning after, an ended call is still critical; it must not head the list above what is going on.
+    feed = LiveFeed("http://127.0.0.1:1")
+    now = datetime.now(UTC)
+    feed.add_alerts(
+        [
+            make_alert(
+                "Voorbij: oproep", kind="mobilisation", severity="critical", updated_at=now, state="closed"
+            ),
+            make_alert("laag, open", severity="low", updated_at=now - timedelta(minutes=30)),
+            make_alert("hoog, open", severity="high", updated_at=now - timedelta(hours=2), state="open"),
+            make_alert("Voorbij: piek", severity="high", updated_at=now - timedelta(hours=1), state="closed"),
+        ]
+    )
+    assert [a["title"] for a in feed.alerts()] == [
+        "hoog, open",
+        "laag, open",
+        "Voorbij: oproep",
+        "Voorbij: piek",
+    ]
+
+
 def test_alert_buffer_keeps_the_most_recently_updated() -> None:
     feed = LiveFeed("http://127.0.0.1:1", max_alerts=3)
     now = datetime.now(UTC)
