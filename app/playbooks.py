@@ -229,10 +229,8 @@ class PlaybookSet:
         """Validate the merged ``detector_settings`` against each detector's own settings, at load time and
         naming the file and field: a typo or a zero window would otherwise surface as a bare pydantic
         error when the service builds its detectors."""
-        # Imported here: the detectors' modules import this one for its lexicons.
-        from app.pipeline.mobilisation import MobilisationSettings
-        from app.pipeline.rumours import RumourSettings
-        from app.pipeline.spikes import SpikeSettings
+        # Imported here: the settings module imports this one for PlaybookSet.
+        from app.pipeline.detector_settings import MobilisationSettings, RumourSettings, SpikeSettings
 
         models: dict[AlertKind, type[BaseModel]] = {
             AlertKind.SPIKE: SpikeSettings,

@@ -69,10 +69,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from app.pipeline import time_expressions, wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
+from app.pipeline.detector_settings import MobilisationSettings, settings_from
 from app.pipeline.invitations import InvitationLexicon, phrase_pattern
 from app.playbooks import Lexicon, PlaybookError, PlaybookSet
 from streams import gazetteer
@@ -111,70 +110,6 @@ MAX_ORIGINS = 50
 SWEEP_EVERY_SECONDS = 900.0
 # Hashtags seen on two different calls are remembered as generic up to this many; then forgotten at once.
 MAX_SHARED_TAGS = 10_000
-
-
-class MobilisationSettings(BaseModel):
-    """Thresholds of the mobilisation detector; a playbook's ``detector_settings.mobilisation`` overrides.
-
-    Defaults were tuned on generated Project X scenarios with seeds 100-109 (see
-    ``benchmarks/eval_mobilisation.py``) and are reported on other seeds.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_reshares: int = Field(default=15, ge=1, description="reposts + quotes of the call before an alert")
-    min_authors: int = Field(default=12, ge=1, description="distinct authors in the cascade")
-    min_outside_authors: int = Field(
-        default=2, ge=0, description="distinct authors who travel from, or post from, another municipality"
-    )
-    # Without outside interest, a call must have been shared on two days running and be growing.
-    sustained_min_reshares: int = Field(default=20, ge=1, description="reposts + quotes in the last 24 h")
-    sustained_min_previous: int = Field(default=3, ge=0, description="...and in the 24 h before that")
-    sustained_min_growth: float = Field(
-        default=2.0, ge=0, description="(last 24 h + 1) / (24 h before + 1), reposts + quotes"
-    )
-    sustained_active_hours: int = Field(
-        default=8, ge=1, le=24, description="clock hours with reposts or quotes among the last 24"
-    )
-    sustained_max_burst_share: float = Field(
-        default=0.66, ge=0, le=1, description="share of the last 24 h's reshares in its busiest 3 hours"
-    )
-    sustained_min_authors: int = Field(default=20, ge=1, description="distinct authors in the cascade")
-    window_hours: float = Field(default=6.0, gt=0, description="window for rate and acceleration")
-    min_rate_per_hour: float = Field(default=1.0, ge=0, description="reshares+mentions/h in the last window")
-    min_acceleration: float = Field(
-        default=1.5, ge=0, description="(last window + 1) / (window before + 1), reshares+mentions"
-    )
-    max_days_ahead: int = Field(default=30, ge=0, description="invitations further ahead are ignored")
-    default_hour: int = Field(default=20, ge=0, le=23, description="announced hour when none is written")
-    expire_after_hours: float = Field(
-        default=30.0, gt=0, description="a cascade ends this long after its announced time"
-    )
-    inactive_hours: float = Field(default=72.0, gt=0, description="a silent, unalerted cascade ends")
-    max_cascades: int = Field(default=5_000, ge=1)
-    max_tracked_posts: int = Field(default=200_000, ge=1, description="post -> cascade links kept")
-    max_tracked_authors: int = Field(default=50_000, ge=1, description="distinct authors counted exactly")
-    max_hashtags: int = Field(default=5, ge=0, description="hashtags one cascade may claim")
-    update_growth: float = Field(default=0.25, gt=0, description="re-send when reshares grew by this share")
-    update_every_hours: float = Field(default=1.0, gt=0, description="...or this long after the last update")
-    medium_spread: int = Field(default=200, ge=1, description="reshares + mentions for severity medium")
-    high_spread: int = Field(default=1_000, ge=1, description="...and for high")
-    high_outside_share: float = Field(default=0.15, ge=0, le=1)
-    high_outside_min_authors: int = Field(default=20, ge=1)
-    min_escalation_posts: int = Field(default=3, ge=1, description="cascade posts with escalation cues")
-    min_scene_escalation_posts: int = Field(
-        default=5, ge=1, description="posts about the place with escalation cues near the time: critical"
-    )
-    scene_before_hours: float = Field(default=2.0, ge=0, description="scene watch starts this long before")
-
-
-def settings_from(base: MobilisationSettings, playbooks: PlaybookSet) -> MobilisationSettings:
-    """``base`` with the playbooks' overrides applied and validated."""
-    overrides = playbooks.settings_for(AlertKind.MOBILISATION)
-    try:
-        return MobilisationSettings.model_validate({**base.model_dump(), **overrides})
-    except ValidationError as error:
-        raise PlaybookError(f"detector_settings.mobilisation: {error}") from error
 
 
 @dataclass(eq=False, slots=True)

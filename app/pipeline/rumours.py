@@ -69,7 +69,6 @@ from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.pipeline import wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
@@ -81,6 +80,7 @@ from app.pipeline.claims import (
     content_tokens,
     topic_tags,
 )
+from app.pipeline.detector_settings import RumourSettings
 from app.pipeline.incidents import names_incident
 from app.pipeline.invitations import InvitationLexicon
 from app.pipeline.rumour_model import RumourModel
@@ -114,80 +114,6 @@ _MAX_ORPHANS = 10_000
 # came out of order is judged as if they had come in order. One question makes a claim contested only while
 # it has a handful of posts, so the first few dozen are what the judgement needs.
 _HISTORY = 32
-
-
-class RumourSettings(BaseModel):
-    """Thresholds of the rumour detector; playbooks override any of them (``detector_settings.rumour``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_posts: int = Field(default=5, ge=2, description="posts (incl. reposts and reactions) before a case")
-    min_authors: int = Field(default=3, ge=1, description="distinct accounts before a case")
-    min_score: float = Field(default=0.5, ge=0.0, le=1.0, description="claim score before a case")
-    min_signals: int = Field(
-        default=1,
-        ge=0,
-        description="posts questioning, denying or hedging the claim before a case, whatever the model says",
-    )
-    prior: float = Field(
-        default=0.25, gt=0.0, lt=1.0, description="starting score of a claim when there is no classifier"
-    )
-    evidence_contested: float = Field(
-        default=2.0, ge=0.0, description="log-odds added when the claim is fully contested"
-    )
-    evidence_hedged: float = Field(default=1.0, ge=0.0, description="log-odds added when its carriers hedge")
-    contested_full: float = Field(
-        default=0.3, gt=0.0, le=1.0, description="share of its posts questioning or denying that counts fully"
-    )
-    prior_posts: float = Field(
-        default=2.0, ge=0.0, description="neutral pseudo-posts added when computing the contested share"
-    )
-    hedged_full: float = Field(
-        default=0.5, gt=0.0, le=1.0, description="share of carriers hedging that counts fully"
-    )
-    model_sample: int = Field(default=8, ge=1, description="carrier texts per claim the classifier scores")
-    bands: int = Field(default=16, ge=1, le=64, description="LSH bands")
-    rows: int = Field(default=2, ge=1, le=8, description="signature values per LSH band")
-    min_similarity: float = Field(
-        default=0.4,
-        gt=0.0,
-        le=1.0,
-        description="Jaccard similarity of words to join a claim (see ClaimIndex)",
-    )
-    min_words: int = Field(default=3, ge=2, description="content words a post needs to be matched by words")
-    max_anchors: int = Field(default=4, ge=1, description="texts per claim that new posts are matched to")
-    generation_minutes: float = Field(default=180.0, gt=0.0, description="event time per index generation")
-    max_posts_per_generation: int = Field(
-        default=100_000, ge=1_000, description="posts per generation; a flood rotates early"
-    )
-    label_memory: int = Field(
-        default=10_000,
-        ge=0,
-        description="posts whose labels labels() can give; each keeps its claim alive, so this costs memory",
-    )
-    spread_minutes: int = Field(default=10, ge=1, description="bucket width of details['spread']")
-    growth_minutes: int = Field(default=30, ge=1, description="window compared for growth")
-    update_growth: float = Field(
-        default=0.1, ge=0.0, description="relative growth in posts before an alert is sent again"
-    )
-    medium_posts: int = Field(default=25, ge=1)
-    high_posts: int = Field(default=100, ge=1)
-    critical_posts: int = Field(default=500, ge=1)
-    high_score: float = Field(default=0.6, ge=0.0, le=1.0, description="score a case needs to rank high")
-    growth_factor: float = Field(
-        default=2.0, ge=1.0, description="last window / window before it that counts as fast growth"
-    )
-    calls_to_mobilisation: bool = Field(
-        default=True,
-        description="a claim that calls people to gather (invitation lexicon, a day or time, no incident"
-        " named) is no rumour case: the mobilisation detector follows it",
-    )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> RumourSettings:
-        if not self.medium_posts <= self.high_posts <= self.critical_posts:
-            raise ValueError("medium_posts <= high_posts <= critical_posts")
-        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,12 +101,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.special import betainc
 
 from app.pipeline import wording
 from app.pipeline.alerts import MAX_MEMBERS, Alert, AlertKind, Example, Severity
-from app.playbooks import Lexicon, PlaybookError, PlaybookSet
+from app.pipeline.detector_settings import SpikeSettings
+from app.playbooks import Lexicon, PlaybookSet
 from streams.post import Post, key_of
 
 HOUR = 3600.0
@@ -164,79 +164,6 @@ _STOPWORDS = frozenset(
 # Words (other than hashtags and playbook terms) are counted over an episode's latest posts, when an alert is
 # written: what the spike is about now, at a cost per revision instead of per post.
 WORD_SAMPLE = 200
-
-
-class SpikeSettings(BaseModel):
-    """Thresholds of the spike detector; every field can be overridden from a playbook's
-    ``detector_settings: {spike: {...}}``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    window_minutes: float = Field(default=10.0, gt=0, le=240)
-    bucket_seconds: float = Field(default=30.0, gt=0, le=600, description="sub-bucket; the update step")
-    timezone: str = Field(default="Europe/Amsterdam", description="for the hour-of-week profile and calendar")
-    min_count: int = Field(default=10, ge=1, description="posts in the window before a key can fire")
-    min_ratio: float = Field(default=3.0, ge=1.0, description="window count / expected before testing")
-    max_p_value: float = Field(default=1e-6, gt=0, lt=1, description="tail probability that opens an episode")
-    dispersion: float = Field(
-        default=10.0, gt=0, description="negative binomial size for extra-Poisson variation of the rate"
-    )
-    baseline_half_life_hours: float = Field(default=48.0, gt=0)
-    shape_half_life_days: float = Field(default=28.0, gt=0)
-    shape_prior_posts_day: float = Field(
-        default=20.0, ge=0, description="weight of the diurnal prior per hour of the day, in posts"
-    )
-    shape_prior_posts_week: float = Field(
-        default=50.0, ge=0, description="weight of the daily profile per hour of the week, in posts"
-    )
-    clip_ratio: float = Field(default=3.0, ge=1.0, description="a sub-bucket adds at most this x expected")
-    episode_clip_ratio: float = Field(
-        default=1.5, ge=1.0, description="... and at most this x expected while the key's spike is open"
-    )
-    clip_min_posts: float = Field(default=1.0, ge=0, description="... but always this many posts")
-    prior_rate_per_hour: float = Field(default=1.0, gt=0, description="expected rate of a key never seen")
-    prior_weight_hours: float = Field(default=2.0, gt=0, description="how much that prior weighs")
-    warmup_minutes: float = Field(default=60.0, ge=0, description="no alerts this soon after the start")
-    learning_hours: float = Field(
-        default=24.0,
-        ge=0,
-        description="alerts this soon after the start say the day's rhythm is not yet known",
-    )
-    close_ratio: float = Field(default=1.5, ge=1.0)
-    close_after_minutes: float = Field(default=30.0, ge=0)
-    severity_medium: tuple[float, int] = Field(default=(5.0, 20), description="(ratio, posts) for medium")
-    severity_high: tuple[float, int] = Field(default=(10.0, 50), description="(ratio, posts) for high")
-    severity_critical: tuple[float, int] = Field(default=(30.0, 150), description="(ratio, posts) critical")
-    suppress_explained: bool = Field(default=True, description="hold back alerts an area alert explains")
-    explain_share: float = Field(default=0.5, gt=0, le=1)
-    explain_grace_seconds: float = Field(
-        default=300.0, ge=0, description="at most this long an alert waits for its rising area's alert"
-    )
-    key_ttl_hours: float = Field(default=24.0, gt=0, description="hashtag and cell keys expire after this")
-    max_keys: int = Field(default=50_000, ge=100, description="hashtag and cell keys kept at most")
-    recent_posts_per_key: int = Field(default=200, ge=10)
-    sweep_minutes: float = Field(default=10.0, gt=0)
-
-    @model_validator(mode="after")
-    def _window_of_whole_buckets(self) -> SpikeSettings:
-        buckets = self.window_minutes * 60.0 / self.bucket_seconds
-        if abs(buckets - round(buckets)) > 1e-9 or round(buckets) < 2:
-            raise ValueError("window_minutes must be a whole number (>= 2) of sub-buckets of bucket_seconds")
-        ZoneInfo(self.timezone)  # raises for an unknown zone, at load time rather than mid-stream
-        return self
-
-    @property
-    def buckets(self) -> int:
-        return round(self.window_minutes * 60.0 / self.bucket_seconds)
-
-    def with_playbooks(self, playbooks: PlaybookSet) -> SpikeSettings:
-        overrides = playbooks.settings_for(AlertKind.SPIKE)
-        if not overrides:
-            return self
-        try:
-            return SpikeSettings.model_validate({**self.model_dump(), **overrides})
-        except ValidationError as error:
-            raise PlaybookError(f"detector_settings.spike: {error}") from error
 
 
 class _TermMatcher:
