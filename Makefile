@@ -12,15 +12,16 @@ PGPORT_SIGNAAL ?= 55432
 PYTEST_ARGS ?=
 export KAFKA_PORT PGPORT_SIGNAAL
 
-.PHONY: help venv demo test lint evaluate benchmark services-up services-down clean
+.PHONY: help venv demo test test-compiled compile uncompile lint evaluate benchmark services-up services-down clean
 
 help:
 	@echo "make venv           create .venv and install signaal with its dev tools"
 	@echo "make demo           run the embedded demo (in-process bus, SQLite)"
-	@echo "make test           full test suite against real Kafka + PostgreSQL + Chromium"
+	@echo "make test           full test suite against real Kafka + PostgreSQL + Chromium, pure Python and compiled"
+	@echo "make compile        compile the hot path with mypyc, in place (setup.py); uncompile removes it"
 	@echo "make lint           ruff check"
 	@echo "make evaluate       detection figures on ../shared/data and generated incidents (10-20 min)"
-	@echo "make benchmark      pipeline throughput and memory over 1M generated posts"
+	@echo "make benchmark      pipeline throughput and memory over 1M generated posts, compiled build"
 	@echo "make services-up    start Kafka (:$(KAFKA_PORT)) and PostgreSQL (:$(PGPORT_SIGNAAL)) for local runs"
 	@echo "make services-down  stop them"
 	@echo "make clean          stop services, remove .local/ state and caches (keeps .venv)"
@@ -43,13 +44,33 @@ demo: venv
 STOP_SERVICES := scripts/kafka-local stop >/dev/null 2>&1 || echo "make test: kafka-local stop failed" >&2; \
 	scripts/postgres-local stop >/dev/null 2>&1 || echo "make test: postgres-local stop failed" >&2
 
+# The suite runs twice: on the pure Python a checkout runs, then (but for the browser tests, whose code is not
+# compiled) on the compiled build that the benchmark measures and the Docker image installs. It ends pure.
+COMPILED_TESTS := tests/app tests/streams tests/integration
+
 test: venv
 	scripts/install-system-deps
-	@trap 'rc=$$?; $(STOP_SERVICES); exit $$rc' EXIT; trap 'exit 130' INT TERM; \
+	@$(MAKE) --no-print-directory uncompile >/dev/null
+	@trap 'rc=$$?; $(STOP_SERVICES); $(MAKE) --no-print-directory uncompile >/dev/null; exit $$rc' EXIT; \
+	trap 'exit 130' INT TERM; \
 	scripts/kafka-local start >/dev/null; \
 	database_url=$$(scripts/postgres-local start); \
-	SIGNAAL_TEST_KAFKA=127.0.0.1:$(KAFKA_PORT) SIGNAAL_TEST_DATABASE_URL=$$database_url \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+	export SIGNAAL_TEST_KAFKA=127.0.0.1:$(KAFKA_PORT) SIGNAAL_TEST_DATABASE_URL=$$database_url; \
+	echo "== pure Python"; \
+	$(VENV)/bin/pytest $(PYTEST_ARGS); \
+	$(MAKE) --no-print-directory compile; \
+	echo "== compiled (mypyc): $(COMPILED_TESTS)"; \
+	$(VENV)/bin/pytest $(PYTEST_ARGS) $(COMPILED_TESTS)
+
+# In place, beside the sources; streams/compiled.py refuses to run a module whose source changed since.
+compile: venv
+	@echo "compiling the hot path with mypyc (setup.py, about a minute; log: $(VENV)/compile.log)"
+	@SIGNAAL_COMPILE=1 $(VENV)/bin/pip install --disable-pip-version-check --no-build-isolation --no-deps -e . \
+		>$(VENV)/compile.log 2>&1 || { tail -n 30 $(VENV)/compile.log; exit 1; }
+
+uncompile:
+	rm -rf build streams/compiled.json signaal_hotpath__mypyc*.so
+	find app streams -name '*.cpython-*.so' -delete
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -57,7 +78,7 @@ lint: venv
 evaluate: venv
 	$(VENV)/bin/python benchmarks/evaluate.py
 
-benchmark: venv
+benchmark: compile
 	$(VENV)/bin/python benchmarks/pipeline.py
 
 services-up:
@@ -68,6 +89,6 @@ services-down:
 	scripts/kafka-local stop
 	scripts/postgres-local stop
 
-clean: services-down
+clean: services-down uncompile
 	rm -rf .local build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -31,7 +31,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -144,6 +144,14 @@ class MinHasher:
     bands: int = 16
     rows: int = 2
     seed: int = 0x516E_AA1
+    # Drawn from the seed in __post_init__.
+    _mul: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _add: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _pair: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _band_salt: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _band_mul: int = field(init=False, repr=False, compare=False)
+    _mul_array: np.ndarray = field(init=False, repr=False, compare=False)
+    _add_array: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.bands < 1 or self.rows < 1:
@@ -156,8 +164,8 @@ class MinHasher:
         object.__setattr__(self, "_pair", (next(gen) | 1, next(gen) | 1))
         object.__setattr__(self, "_band_salt", tuple(next(gen) for _ in range(self.bands)))
         object.__setattr__(self, "_band_mul", next(gen) | 1)
-        object.__setattr__(self, "_mul_array", np.array(self._mul, dtype=np.uint64)[:, None])  # type: ignore[attr-defined]
-        object.__setattr__(self, "_add_array", np.array(self._add, dtype=np.uint64)[:, None])  # type: ignore[attr-defined]
+        object.__setattr__(self, "_mul_array", np.array(self._mul, dtype=np.uint64)[:, None])
+        object.__setattr__(self, "_add_array", np.array(self._add, dtype=np.uint64)[:, None])
 
     @property
     def k(self) -> int:
@@ -198,7 +206,7 @@ class MinHasher:
         # Word pairs within a post: every neighbour pair except those that straddle two posts.
         same_post = np.ones(len(words) - 1, dtype=bool)
         same_post[starts[1:] - 1] = False
-        p1, p2 = np.uint64(self._pair[0]), np.uint64(self._pair[1])  # type: ignore[attr-defined]
+        p1, p2 = np.uint64(self._pair[0]), np.uint64(self._pair[1])
         pairs = (((words[:-1] * p1) ^ words[1:]) * p2)[same_post]
         pair_starts = starts - np.arange(n, dtype=np.int64)
         sig = np.minimum(self._min_hashes(words, starts), self._min_hashes(pairs, pair_starts))
@@ -210,8 +218,8 @@ class MinHasher:
         Laid out hash-function-major so reduceat runs along contiguous memory (several times faster than
         along the other axis). uint64 arithmetic wraps modulo 2^64 silently: exactly the hash wanted.
         """
-        h = self._mul_array * shingles  # type: ignore[attr-defined]
-        h += self._add_array  # type: ignore[attr-defined]
+        h = self._mul_array * shingles
+        h += self._add_array
         h >>= _32
         return np.minimum.reduceat(h, starts, axis=1)
 
@@ -219,8 +227,8 @@ class MinHasher:
         """One uint64 key per band, shape (n, bands); the band number is mixed in, so one dict serves all."""
         n = signatures.shape[0]
         sig = signatures.astype(np.uint64).reshape(n, self.bands, self.rows)
-        keys = np.array(self._band_salt, dtype=np.uint64)  # type: ignore[attr-defined]
-        mul = np.uint64(self._band_mul)  # type: ignore[attr-defined]
+        keys = np.array(self._band_salt, dtype=np.uint64)
+        mul = np.uint64(self._band_mul)
         for r in range(self.rows):
             keys = (keys ^ sig[:, :, r]) * mul
         return keys
@@ -228,23 +236,23 @@ class MinHasher:
 
 def reference_signature(hasher: MinHasher, words: Sequence[bytes]) -> list[int]:
     """:meth:`MinHasher.signatures` for one post, one shingle at a time in plain Python (for the tests)."""
-    pa, pb = hasher._pair  # type: ignore[attr-defined]
+    pa, pb = hasher._pair
     hashes = [reference_word_hash(w) for w in words]
     shingles = set(hashes)
     for a, b in itertools.pairwise(hashes):
         shingles.add((((a * pa) & _M64) ^ b) * pb & _M64)
     return [
         min(((x * m + c) & _M64) >> 32 for x in shingles)
-        for m, c in zip(hasher._mul, hasher._add, strict=True)  # type: ignore[attr-defined]
+        for m, c in zip(hasher._mul, hasher._add, strict=True)
     ]
 
 
 def reference_band_keys(hasher: MinHasher, signature: Sequence[int]) -> list[int]:
     keys = []
-    for b, salt in enumerate(hasher._band_salt):  # type: ignore[attr-defined]
+    for b, salt in enumerate(hasher._band_salt):
         key = salt
         for r in range(hasher.rows):
-            key = ((key ^ signature[b * hasher.rows + r]) * hasher._band_mul) & _M64  # type: ignore[attr-defined]
+            key = ((key ^ signature[b * hasher.rows + r]) * hasher._band_mul) & _M64
         keys.append(key)
     return keys
 

@@ -149,30 +149,36 @@ def nominatim_geocoder(
     logged and the geocoder is not asked again for ``pause_s``, so an outage neither stops the stream nor
     costs every post a timeout.
     """
-    from urllib.parse import urlparse
+    return _PausingGeocoder(url, pause_s)
 
-    from geopy.geocoders import Nominatim
 
-    parsed = urlparse(url)
-    geocoder = Nominatim(
-        domain=parsed.netloc, scheme=parsed.scheme or "https", user_agent="signaal", timeout=2
-    )
-    paused_until = 0.0
+class _PausingGeocoder:
+    # A class rather than closures: mypyc (setup.py) compiles this module, and a cached inner function
+    # called from another closure is one of the few things it gets wrong.
 
-    @lru_cache(maxsize=10_000)
-    def ask(query: str) -> tuple[float, float] | None:
-        location = geocoder.geocode(query, country_codes="nl")
+    def __init__(self, url: str, pause_s: float) -> None:
+        from urllib.parse import urlparse
+
+        from geopy.geocoders import Nominatim
+
+        parsed = urlparse(url)
+        self._geocoder = Nominatim(
+            domain=parsed.netloc, scheme=parsed.scheme or "https", user_agent="signaal", timeout=2
+        )
+        self._pause_s = pause_s
+        self._paused_until = 0.0
+        self._ask = lru_cache(maxsize=10_000)(self._lookup)
+
+    def _lookup(self, query: str) -> tuple[float, float] | None:
+        location = self._geocoder.geocode(query, country_codes="nl")
         return (location.latitude, location.longitude) if location else None
 
-    def geocode(query: str) -> tuple[float, float] | None:
-        nonlocal paused_until
-        if time.monotonic() < paused_until:
+    def __call__(self, query: str) -> tuple[float, float] | None:
+        if time.monotonic() < self._paused_until:
             return None
         try:
-            return ask(query)
+            return self._ask(query)
         except Exception as error:  # geopy's errors, and whatever the HTTP stack raises
-            paused_until = time.monotonic() + pause_s
-            log.warning("the geocoder failed (%s); not asking it for %g s", error, pause_s)
+            self._paused_until = time.monotonic() + self._pause_s
+            log.warning("the geocoder failed (%s); not asking it for %g s", error, self._pause_s)
             return None
-
-    return geocode

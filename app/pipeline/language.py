@@ -175,7 +175,7 @@ class LanguageGuesser:
         cell = position * n + row_of_byte
         columns = np.empty(width * n, dtype=np.uint8)
         columns[cell] = blob
-        columns = columns.reshape(width, n)
+        grid = columns.reshape(width, n)
         states = np.empty((width, n), dtype=self._next_state_array.dtype)
         active = n - np.searchsorted(sizes[::-1], np.arange(width), side="right")
         base = np.full(n, self._row_start[0], dtype=np.intp)
@@ -185,7 +185,7 @@ class LanguageGuesser:
         next_state, row_start, add = self._next_state_array.take, self._row_start_array.take, np.add
         for j, k in enumerate(active.tolist()):
             current, step, state = base[:k], index[:k], states[j, :k]
-            add(current, columns[j, :k], out=step)
+            add(current, grid[j, :k], out=step)
             next_state(step, out=state, mode="clip")
             row_start(state, out=current, mode="clip")
         # Back to row-major (text by text, byte by byte): the order the per-text loop emits features in.

@@ -307,7 +307,7 @@ class MobilisationDetector:
                 tagged = None
 
         invitation = self._invitation.mentions(lower)
-        event_link = bool(post.url) and ("facebook.com/events" in post.url or "fb.me/e/" in post.url)
+        event_link = post.url is not None and ("facebook.com/events" in post.url or "fb.me/e/" in post.url)
         invitation = invitation or event_link
         if invitation:
             # A repost or quote whose original is not known (yet: Kafka orders posts per partition only,
@@ -496,7 +496,7 @@ class MobilisationDetector:
             # Only invitation-lexicon posts lend their hashtags to the call: a random tag on a mention is not
             # the call's name.
             if how == "invitation" and "#" in text and len(cascade.hashtags) < settings.max_hashtags:
-                self._claim_hashtags(cascade, lower)
+                self._claim_hashtags(cascade, lower if lower is not None else text.lower())
 
         cascade.slide(t, settings.window_hours * HOUR)
         if cascade.alerted_at is None:

@@ -653,8 +653,8 @@ class RumourDetector:
         if len(spread) > _MAX_SPREAD_BUCKETS:  # type: ignore[arg-type]
             del spread[min(spread)]  # type: ignore[arg-type, union-attr]
         members = c.members
-        if len(members) < MAX_MEMBERS:
-            members.append(key)
+        if len(members) < MAX_MEMBERS:  # type: ignore[arg-type]
+            members.append(key)  # type: ignore[union-attr]
         shared = c.shared
         if role == _REPOST:
             c.reposts += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from time import monotonic
 from typing import Any
@@ -153,15 +154,15 @@ def twitter_time(value: Any, field: str, fmt: str) -> datetime:
         pass
     # Some tools re-export v1.1 tweets with ISO times; those are just as unambiguous.
     try:
-        moment = datetime.fromisoformat(text)
+        iso: datetime | None = datetime.fromisoformat(text)
     except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+        iso = None
+    if iso is None or iso.tzinfo is None:
         raise ParseError(
             f"{fmt}: field '{field}' is not a Twitter time like 'Wed Aug 27 13:08:45 +0000 2014':"
             f" {shown(text)}"
         )
-    return plausible(moment, text, field, fmt)
+    return plausible(iso, text, field, fmt)
 
 
 def iso_time(value: Any, field: str, fmt: str, hint: str = "") -> datetime:
@@ -215,7 +216,7 @@ def plausible(moment: datetime, text: str, field: str, fmt: str) -> datetime:
     return moment
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "record"
     context = error.get("ctx") or {}
     kind_ = error["type"]

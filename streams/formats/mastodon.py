@@ -190,9 +190,8 @@ def parse(status: dict[str, Any], pseudonymise: Pseudonymiser) -> Post:
     shown = reblog if reblog is not None else status
     text = _text(shown, fmt)
 
-    url = opt_str(status.get("url"), "url", fmt) or uri
-    if username.lower() in url.lower():
-        url = None
+    link = opt_str(status.get("url"), "url", fmt) or uri
+    url = None if username.lower() in link.lower() else link
 
     return build_post(
         fmt,

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from streams.formats.base import AUTO, ParseError, RawRecord, check_format
 from streams.formats.csv import CsvMapping, read_csv
@@ -45,7 +45,7 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
         if raw.read(2) == _GZIP_MAGIC:
             raw.seek(0)
             with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield unzipped
+                yield cast(IO[bytes], unzipped)
         else:
             raw.seek(0)
             yield raw
@@ -97,7 +97,7 @@ def _split_v2(obj: dict[str, Any], source: str) -> Iterator[RawRecord]:
     """One record per tweet of a v2 response, each with its own author and place so it parses standalone."""
     data = obj["data"]
     tweets = data if isinstance(data, list) else [data]
-    includes = obj.get("includes") if isinstance(obj.get("includes"), dict) else {}
+    includes: dict[str, Any] = obj["includes"] if isinstance(obj.get("includes"), dict) else {}
     by_id: dict[str, dict[str, dict[str, Any]]] = {}
     for kind in ("users", "places"):
         items = includes.get(kind)
