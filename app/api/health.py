@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.deps import Reader, ServicesDep
+from streams.compiled import build
 
 router = APIRouter(tags=["health"])
 
@@ -38,6 +39,7 @@ def status(services: ServicesDep, user: Reader) -> dict[str, object]:
         "stream_clock": clock.isoformat(),
         "sources": services.room.room.source_rates(clock),
         "bus": "kafka" if services.settings.uses_kafka else "in-process",
+        "build": build(),
         "pipeline": services.pipeline.stats.snapshot(),
         "live_clients": services.hub.client_count,
         "blind_spots": "closed groups, private accounts and messaging apps (WhatsApp, Telegram) are not seen",

@@ -161,6 +161,14 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/openapi.json").json()["paths"]["/api/ingest"]
 
 
+def test_status_says_whether_the_pipeline_runs_compiled(client: TestClient) -> None:
+    # make test runs this twice: on the plain Python, then after make compile.
+    import app.pipeline.spikes as spikes
+
+    expected = "pure Python" if spikes.__file__.endswith(".py") else "compiled (mypyc)"
+    assert client.get("/api/status").json()["build"] == expected
+
+
 def test_a_scenario_through_the_service_yields_alerts_with_history(client: TestClient) -> None:
     from streams.scenarios import projectx
 
