@@ -64,6 +64,16 @@ def _unavailable_service(service: str, reason: str) -> NoReturn:
     pytest.skip(f"{message} -- run `make test` to start it")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # make test runs the suite pure, then compiled: each pass checks that it runs the build it means to.
+    expected = os.environ.get("SIGNAAL_EXPECT_BUILD")
+    if expected:
+        from streams.compiled import build
+
+        if build() != expected:
+            raise pytest.UsageError(f"SIGNAAL_EXPECT_BUILD={expected!r}, but this is the {build()} build")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Mark by fixture, so `-m "not kafka"` selects correctly without every test repeating the marker.
     markers = {"kafka_bootstrap": "kafka", "postgres_url": "postgres", "chromium_driver": "browser"}
